@@ -1,0 +1,71 @@
+# logsorter: every workflow goes through here; CI and pre-commit call these targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+# pyo3 (clippy, the extension build) must see the project's interpreter.
+export PYO3_PYTHON := $(abspath $(BIN)/python)
+
+RUST_SOURCES := $(wildcard rust/*.rs) Cargo.toml Cargo.lock python/logsorter/ruleset.toml
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip 'maturin>=1.9.4,<2'
+
+$(STAMPS)/develop: $(BIN)/python $(RUST_SOURCES) pyproject.toml | $(STAMPS)
+	$(BIN)/maturin develop --release --extras dev
+	@touch $@
+
+$(STAMPS):
+	@mkdir -p $@
+
+.PHONY: install
+install: $(STAMPS)/develop ## create .venv, build the extension, install dev tools
+
+.PHONY: demo
+demo: install ## classify the bundled sample CI log with the default ruleset
+	$(BIN)/logsorter classify --format text fixtures/sample-ci-log.txt
+
+.PHONY: fmt
+fmt: install ## format Python and Rust sources
+	$(BIN)/ruff format python tests benches
+	$(BIN)/ruff check --fix python tests benches
+	cargo fmt
+
+.PHONY: lint
+lint: install ## ruff, mypy --strict, stub check, cargo fmt --check, clippy -D warnings
+	$(BIN)/ruff check python tests benches
+	$(BIN)/ruff format --check python tests benches
+	$(BIN)/mypy
+	$(BIN)/python -m mypy.stubtest logsorter._core
+	cargo fmt --check
+	cargo clippy --all-targets --all-features --quiet -- -D warnings
+
+.PHONY: test
+test: install ## unit tests: cargo test and pytest (not integration)
+	cargo test --quiet
+	$(PYTEST) -m "not integration" -q
+
+.PHONY: integration
+integration: install ## integration tests (moto server, Lambda runtime emulator)
+	$(PYTEST) -m integration -q
+
+.PHONY: check
+check: lint test integration ## everything CI runs
+
+.PHONY: bench
+bench: install ## benchmarks (pytest-benchmark), baselines side by side
+	$(BIN)/python -m pytest benches -q --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+.PHONY: clean
+clean: ## remove build outputs and the virtual environment
+	rm -rf $(VENV) $(STAMPS) target dist .pytest_cache .mypy_cache .ruff_cache .benchmarks
+	rm -f python/logsorter/_core.*.so

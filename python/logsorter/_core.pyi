@@ -1,0 +1,75 @@
+"""The native core of logsorter (Rust). Import from ``logsorter`` instead."""
+
+from os import PathLike
+from typing import Any, final
+
+__version__: str
+
+@final
+class Match:
+    """A rule's verdict on a log."""
+
+    @property
+    def rule(self) -> str:
+        """Name of the rule that matched."""
+    @property
+    def line(self) -> str:
+        """The matched line, without timestamp and ANSI escapes."""
+    @property
+    def line_num(self) -> int:
+        """1-based line number of the matched line in the original log."""
+    @property
+    def captures(self) -> list[str]:
+        """The pattern's capture groups that took part, in order; the whole
+        match when the pattern has no group."""
+    @property
+    def context(self) -> list[str]:
+        """Kept lines starting with ``+`` (shell trace), walking back from the
+        matched line (itself included), nearest first."""
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict as a dict with exactly the keys ``rule``, ``line``,
+        ``line_num``, ``captures`` and ``context``."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class RuleSet:
+    """A compiled, priority-ordered ruleset.
+
+    Loading fails with ``ValueError`` naming the rule (index and name) when a
+    pattern does not compile; nothing is classified with a half-loaded ruleset.
+    """
+
+    @staticmethod
+    def from_toml(text: str) -> RuleSet:
+        """Compile a ruleset from TOML text (``[[rule]]`` tables with ``name``
+        and ``pattern``, highest priority first, and an optional ``[ignore]``
+        table)."""
+    @staticmethod
+    def from_file(path: str | PathLike[str]) -> RuleSet:
+        """Compile a ruleset from a TOML file."""
+    @staticmethod
+    def default() -> RuleSet:
+        """The ruleset packaged with logsorter."""
+    def classify(self, data: bytes | str, context_depth: int = 12) -> Match | None:
+        """Classify a log: the highest-priority rule that matches any kept line,
+        at the last line it matches, or ``None``.
+
+        ``bytes`` starting with the gzip magic are decompressed; invalid UTF-8
+        is replaced. Raises ``ValueError`` for corrupt gzip. Releases the GIL.
+        """
+    def classify_all(self, data: bytes | str, context_depth: int = 12) -> list[Match]:
+        """Every rule's last match, in priority order."""
+    @property
+    def digest(self) -> str:
+        """A stable hash of the rules and ignore patterns (not of comments or
+        formatting), to record which ruleset produced a verdict."""
+    @property
+    def rules(self) -> list[tuple[str, str]]:
+        """``(name, pattern)`` of each rule, in priority order."""
+    def __len__(self) -> int: ...
+
+def naive_classify(ruleset: RuleSet, data: bytes | str, context_depth: int = 12) -> Match | None:
+    """The same verdict as ``ruleset.classify`` by the naive method (every rule
+    walks every line, last first). A baseline for benchmarks and an oracle for
+    tests; not for production use."""

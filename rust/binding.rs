@@ -1,0 +1,169 @@
+//! The Python face of the core: argument conversion, GIL release, and the
+//! mapping of the core's one error type onto built-in Python exceptions.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::decode::decode_text;
+use crate::engine::{Verdict, DEFAULT_CONTEXT_DEPTH};
+use crate::error::Error;
+use crate::{naive, ruleset};
+
+/// The packaged default ruleset, compiled into the module so that loading it
+/// needs no file access at cold start.
+const DEFAULT_RULESET: &str = include_str!("../python/logsorter/ruleset.toml");
+
+impl From<Error> for PyErr {
+    fn from(err: Error) -> Self {
+        let message = err.to_string();
+        match err {
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(message),
+                std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
+                _ => PyOSError::new_err(message),
+            },
+            Error::Gzip(_) | Error::RuleSetSyntax(_) | Error::BadPattern { .. } | Error::TooBig(_) => {
+                PyValueError::new_err(message)
+            }
+        }
+    }
+}
+
+/// A log given as `bytes` (maybe gzip) or `str`, borrowed from Python.
+enum LogInput<'py> {
+    Bytes(&'py [u8]),
+    Text(&'py str),
+}
+
+impl<'py> LogInput<'py> {
+    fn extract(data: &'py Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(bytes) = data.cast::<PyBytes>() {
+            Ok(Self::Bytes(bytes.as_bytes()))
+        } else if let Ok(text) = data.cast::<PyString>() {
+            Ok(Self::Text(text.to_str()?))
+        } else {
+            Err(PyTypeError::new_err(format!(
+                "log data must be bytes or str, not {}",
+                data.get_type().name()?
+            )))
+        }
+    }
+
+    fn text(&self) -> Result<Cow<'py, str>, Error> {
+        match *self {
+            Self::Bytes(bytes) => decode_text(bytes),
+            Self::Text(text) => Ok(Cow::Borrowed(text)),
+        }
+    }
+}
+
+#[pyclass(module = "logsorter._core", frozen)]
+pub struct RuleSet {
+    inner: ruleset::RuleSet,
+}
+
+#[pymethods]
+impl RuleSet {
+    #[staticmethod]
+    fn from_toml(py: Python<'_>, text: &str) -> PyResult<Self> {
+        Ok(Self { inner: py.detach(|| ruleset::RuleSet::from_toml(text))? })
+    }
+
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        Ok(Self { inner: py.detach(|| ruleset::RuleSet::from_file(&path))? })
+    }
+
+    #[staticmethod]
+    fn default(py: Python<'_>) -> PyResult<Self> {
+        Self::from_toml(py, DEFAULT_RULESET)
+    }
+
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+    fn classify(&self, py: Python<'_>, data: &Bound<'_, PyAny>, context_depth: usize) -> PyResult<Option<Match>> {
+        let input = LogInput::extract(data)?;
+        let verdict = py.detach(|| input.text().map(|text| self.inner.classify(&text, context_depth)))?;
+        Ok(verdict.map(Match::from))
+    }
+
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+    fn classify_all(&self, py: Python<'_>, data: &Bound<'_, PyAny>, context_depth: usize) -> PyResult<Vec<Match>> {
+        let input = LogInput::extract(data)?;
+        let verdicts = py.detach(|| input.text().map(|text| self.inner.classify_all(&text, context_depth)))?;
+        Ok(verdicts.into_iter().map(Match::from).collect())
+    }
+
+    #[getter]
+    fn digest(&self) -> &str {
+        &self.inner.digest
+    }
+
+    /// `(name, pattern)` of each rule, in priority order.
+    #[getter]
+    fn rules(&self) -> Vec<(String, String)> {
+        self.inner.rules.iter().map(|r| (r.name.clone(), r.pattern.clone())).collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.rules.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("RuleSet(rules={}, digest={:?})", self.inner.rules.len(), self.inner.digest)
+    }
+}
+
+/// The naive scan (every rule over every line), kept as a baseline for
+/// benchmarks and as an oracle for differential tests.
+#[pyfunction]
+#[pyo3(signature = (ruleset, data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+pub fn naive_classify(
+    py: Python<'_>,
+    ruleset: &RuleSet,
+    data: &Bound<'_, PyAny>,
+    context_depth: usize,
+) -> PyResult<Option<Match>> {
+    let input = LogInput::extract(data)?;
+    let verdict = py.detach(|| input.text().map(|text| naive::classify(&ruleset.inner, &text, context_depth)))?;
+    Ok(verdict.map(Match::from))
+}
+
+#[pyclass(module = "logsorter._core", frozen, eq, get_all)]
+#[derive(PartialEq)]
+pub struct Match {
+    rule: String,
+    line: String,
+    line_num: usize,
+    captures: Vec<String>,
+    context: Vec<String>,
+}
+
+impl From<Verdict> for Match {
+    fn from(v: Verdict) -> Self {
+        Self { rule: v.rule, line: v.line, line_num: v.line_num, captures: v.captures, context: v.context }
+    }
+}
+
+#[pymethods]
+impl Match {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("rule", &self.rule)?;
+        dict.set_item("line", &self.line)?;
+        dict.set_item("line_num", self.line_num)?;
+        dict.set_item("captures", &self.captures)?;
+        dict.set_item("context", &self.context)?;
+        Ok(dict)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Match(rule={:?}, line_num={}, captures={:?}, line={:?})",
+            self.rule, self.line_num, self.captures, self.line
+        )
+    }
+}

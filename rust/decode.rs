@@ -1,0 +1,93 @@
+//! Turning stored bytes into text: gzip is detected by its magic number (never
+//! by a file name), and invalid UTF-8 is replaced rather than rejected, because
+//! a log that cannot be read is worse than a log with a few odd characters.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, Result};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+pub fn is_gzip(data: &[u8]) -> bool {
+    data.starts_with(&GZIP_MAGIC)
+}
+
+/// Decompresses `data` when it is gzip (all members, as `gzip -c a b` writes),
+/// otherwise borrows it unchanged.
+pub fn decompress(data: &[u8]) -> Result<Cow<'_, [u8]>> {
+    if !is_gzip(data) {
+        return Ok(Cow::Borrowed(data));
+    }
+    // Logs compress about 10:1; reserving that up front avoids most regrowth.
+    let mut out = Vec::with_capacity(data.len().saturating_mul(8));
+    MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .map_err(|err| Error::Gzip(gzip_reason(&err)))?;
+    Ok(Cow::Owned(out))
+}
+
+fn gzip_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::UnexpectedEof => "the stream is truncated".to_owned(),
+        _ => err.to_string(),
+    }
+}
+
+/// Decompresses if needed and decodes as UTF-8, replacing invalid sequences
+/// with U+FFFD. Valid, uncompressed input is borrowed without a copy.
+pub fn decode_text(data: &[u8]) -> Result<Cow<'_, str>> {
+    Ok(match decompress(data)? {
+        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        Cow::Owned(bytes) => Cow::Owned(match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(decode_text(b"hello").unwrap(), Cow::Borrowed("hello")));
+    }
+
+    #[test]
+    fn gzip_is_detected_by_content() {
+        assert_eq!(decode_text(&gzip(b"a\nb\n")).unwrap(), "a\nb\n");
+    }
+
+    #[test]
+    fn concatenated_members_are_all_read() {
+        let mut data = gzip(b"first\n");
+        data.extend(gzip(b"second\n"));
+        assert_eq!(decode_text(&data).unwrap(), "first\nsecond\n");
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let data = gzip(&b"some log line\n".repeat(1000));
+        let err = decode_text(&data[..data.len() / 2]).unwrap_err();
+        assert_eq!(err.to_string(), "corrupt gzip input: the stream is truncated");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced() {
+        assert_eq!(decode_text(b"a\xffb").unwrap(), "a\u{fffd}b");
+        assert_eq!(decode_text(&gzip(b"a\xffb")).unwrap(), "a\u{fffd}b");
+    }
+}

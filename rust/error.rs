@@ -1,0 +1,43 @@
+//! The one error type of the core. The Python binding maps each variant onto a
+//! built-in exception, so Python callers never see a Rust-specific class.
+
+use std::fmt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input claimed to be gzip but could not be decompressed.
+    #[error("corrupt gzip input: {0}")]
+    Gzip(String),
+    /// The ruleset text is not valid TOML or does not have the expected shape.
+    #[error("invalid ruleset: {0}")]
+    RuleSetSyntax(String),
+    /// One rule (or ignore pattern) did not compile.
+    #[error("invalid ruleset: {what}: {reason}")]
+    BadPattern { what: PatternSource, reason: String },
+    /// The compiled automaton exceeded a size limit (many huge patterns).
+    #[error("invalid ruleset: {0}")]
+    TooBig(String),
+    /// Reading a file failed.
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// Names the pattern a compile error belongs to, so a user can find it in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternSource {
+    /// A `[[rule]]` table: zero-based index in priority order, and its name.
+    Rule { index: usize, name: String },
+    /// A pattern from the `[ignore]` table.
+    Ignore { key: &'static str, index: usize },
+}
+
+impl fmt::Display for PatternSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rule { index, name } => write!(f, "rule {index} ({name:?})"),
+            Self::Ignore { key, index } => write!(f, "ignore.{key}[{index}]"),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

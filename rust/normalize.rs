@@ -1,0 +1,228 @@
+//! Normalization: one pass over the raw log that splits it into lines, strips
+//! the GitHub Actions timestamp and ANSI escape sequences from each, and
+//! writes the result into one flat buffer with a line index. Matching then
+//! runs over that buffer as a whole instead of line by line.
+
+use std::sync::LazyLock;
+
+use memchr::{memchr, memchr2};
+use regex::Regex;
+
+/// A log after normalization. Every raw line is kept here (dropping lines is
+/// the engine's business), so line `i` of the index is line `i + 1` of the
+/// original log.
+#[derive(Debug, Default)]
+pub struct NormalizedLog {
+    /// The normalized lines joined by `\n`, without a trailing newline, so no
+    /// match can run from one line into the next once patterns cannot cross `\n`.
+    text: String,
+    /// Byte offset in `text` where each line starts.
+    starts: Vec<usize>,
+}
+
+impl NormalizedLog {
+    pub fn new(raw: &str) -> Self {
+        let mut text = String::with_capacity(raw.len());
+        let mut starts = Vec::with_capacity(raw.len() / 64);
+        let mut rest = raw;
+        while !rest.is_empty() {
+            let (line, next) = match memchr(b'\n', rest.as_bytes()) {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => (rest, ""),
+            };
+            rest = next;
+            if !starts.is_empty() {
+                text.push('\n');
+            }
+            starts.push(text.len());
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            strip_escapes_into(strip_timestamp(line), &mut text);
+        }
+        Self { text, starts }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn line(&self, index: usize) -> &str {
+        &self.text[self.starts[index]..self.line_end(index)]
+    }
+
+    /// Offset just past the last byte of line `index` (where its `\n` would be).
+    pub fn line_end(&self, index: usize) -> usize {
+        self.starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1)
+    }
+
+    /// The line an offset of `text` falls in; the offset of a line's `\n`
+    /// belongs to that line (a match may end there).
+    pub fn line_of_offset(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset) - 1
+    }
+}
+
+const TIMESTAMP_LEN: usize = "2024-01-01T00:00:00.0000000Z ".len();
+
+/// `\d` in the reference pattern is Unicode-aware; only lines that start with
+/// something non-ASCII can need it, so they alone take the slow path.
+static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ").expect("valid timestamp regex")
+});
+
+/// Removes the `YYYY-MM-DDTHH:MM:SS.fffffffZ ` prefix GitHub Actions puts on
+/// every line.
+pub fn strip_timestamp(line: &str) -> &str {
+    if is_ascii_timestamp(line.as_bytes()) {
+        return &line[TIMESTAMP_LEN..];
+    }
+    let head = &line.as_bytes()[..line.len().min(TIMESTAMP_LEN * 4)];
+    if head.is_ascii() {
+        return line;
+    }
+    TIMESTAMP.find(line).map_or(line, |m| &line[m.end()..])
+}
+
+fn is_ascii_timestamp(bytes: &[u8]) -> bool {
+    const SHAPE: &[u8; TIMESTAMP_LEN] = b"dddd-dd-ddTdd:dd:dd.dddddddZ ";
+    bytes.len() >= TIMESTAMP_LEN
+        && SHAPE.iter().zip(bytes).all(|(&want, &got)| {
+            if want == b'd' {
+                got.is_ascii_digit()
+            } else {
+                want == got
+            }
+        })
+}
+
+/// Appends `line` to `out` without ANSI escape sequences. Equivalent to deleting
+/// every leftmost-first match of
+/// `\x1B[@-Z\\-_]|[\x80-\x9A\x9C-\x9F]|(?:\x1B\[|\x9B)[0-?]*[ -/]*[@-~]`
+/// (C1 controls as code points), but without a regex: a line without ESC or a
+/// C1 lead byte is copied in one piece.
+pub fn strip_escapes_into(line: &str, out: &mut String) {
+    let bytes = line.as_bytes();
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(found) = memchr2(0x1B, 0xC2, &bytes[at..]) {
+        let start = at + found;
+        match escape_len(bytes, start) {
+            Some(len) => {
+                out.push_str(&line[copied..start]);
+                copied = start + len;
+                at = copied;
+            }
+            None => at = start + 1,
+        }
+    }
+    out.push_str(&line[copied..]);
+}
+
+/// Length of the escape sequence starting at `start`, if one does.
+fn escape_len(bytes: &[u8], start: usize) -> Option<usize> {
+    let next = *bytes.get(start + 1)?;
+    if bytes[start] == 0x1B {
+        match next {
+            0x40..=0x5A | 0x5C..=0x5F => Some(2),
+            b'[' => control_sequence_len(bytes, start + 2).map(|len| len + 2),
+            _ => None,
+        }
+    } else {
+        // 0xC2 leads the two-byte encodings of U+0080..U+00BF.
+        match next {
+            0x9B => control_sequence_len(bytes, start + 2).map(|len| len + 2),
+            0x80..=0x9F => Some(2),
+            _ => None,
+        }
+    }
+}
+
+/// Parameter bytes, intermediate bytes, then the final byte of a CSI sequence.
+fn control_sequence_len(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while bytes.get(at).is_some_and(|b| (0x30..=0x3F).contains(b)) {
+        at += 1;
+    }
+    while bytes.get(at).is_some_and(|b| (0x20..=0x2F).contains(b)) {
+        at += 1;
+    }
+    bytes
+        .get(at)
+        .filter(|b| (0x40..=0x7E).contains(*b))
+        .map(|_| at + 1 - from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(raw: &str) -> Vec<String> {
+        let log = NormalizedLog::new(raw);
+        (0..log.line_count()).map(|i| log.line(i).to_owned()).collect()
+    }
+
+    fn stripped(line: &str) -> String {
+        let mut out = String::new();
+        strip_escapes_into(line, &mut out);
+        out
+    }
+
+    /// The pattern the hand-written scanner replaces, as the oracle.
+    fn stripped_by_regex(line: &str) -> String {
+        let re = Regex::new(r"(?:\x1B[@-Z\\-_]|[\x80-\x9A\x9C-\x9F]|(?:\x1B\[|\x9B)[0-?]*[ -/]*[@-~])")
+            .unwrap();
+        re.replace_all(line, "").into_owned()
+    }
+
+    #[test]
+    fn splits_on_newline_and_drops_one_carriage_return() {
+        assert_eq!(lines("a\r\nb\n\nc"), ["a", "b", "", "c"]);
+        assert_eq!(lines("a\n"), ["a"]);
+        assert_eq!(lines("a\r\r\n"), ["a\r"]);
+        assert!(lines("").is_empty());
+        assert_eq!(lines("\n"), [""]);
+    }
+
+    #[test]
+    fn strips_timestamp_then_escapes() {
+        let raw = "2024-07-08T16:59:08.1747875Z pre \x1b[4mfoo\x1b[0m bar\n";
+        assert_eq!(lines(raw), ["pre foo bar"]);
+        assert_eq!(lines("2024-07-08T16:59:08.174787Z x"), ["2024-07-08T16:59:08.174787Z x"]);
+        assert_eq!(lines(" 2024-07-08T16:59:08.1747875Z x"), [" 2024-07-08T16:59:08.1747875Z x"]);
+    }
+
+    #[test]
+    fn unicode_digits_count_as_digits_in_timestamps() {
+        assert_eq!(strip_timestamp("٢٠٢٤-07-08T16:59:08.1747875Z x"), "x");
+    }
+
+    #[test]
+    fn escape_scanner_agrees_with_the_regex() {
+        let cases = [
+            "\x1b[1m>>>\x1b[0m Lint",
+            "\x1b[", "\x1b[12", "\x1b[1;2 ~x", "\x1b[?25h", "\x1bM\x1b\\", "\x1b[\x1b[0m",
+            "\u{9b}31m red", "\u{9b}", "\u{9b}1", "\u{85}x\u{9c}y\u{9f}", "é\u{c2}ü",
+            "\x1b", "\x1bz", "plain", "\x1b[38;5;200mcolour\x1b[0m",
+        ];
+        for case in cases {
+            assert_eq!(stripped(case), stripped_by_regex(case), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn offsets_map_to_lines() {
+        let log = NormalizedLog::new("ab\ncd\n\nef");
+        assert_eq!(log.text(), "ab\ncd\n\nef");
+        assert_eq!(log.line_of_offset(0), 0);
+        assert_eq!(log.line_of_offset(2), 0);
+        assert_eq!(log.line_of_offset(3), 1);
+        assert_eq!(log.line_of_offset(6), 2);
+        assert_eq!(log.line_of_offset(7), 3);
+        assert_eq!(log.line(2), "");
+    }
+}

@@ -1,0 +1,275 @@
+"""Regression fixtures: CI log excerpts with the expected verdict written in-band.
+
+A fixture is a log file plus markers that are not part of the log:
+
+- a line starting with ``#=SOURCE=#`` is a comment (where the excerpt came from);
+- the line the verdict must land on starts with ``#=MATCH=# ``, and each captured
+  span inside it is wrapped in single angle quotes (U+2039, U+203A);
+- a fixture without a ``#=MATCH=#`` line expects no match.
+
+Line numbers count log lines only. The marked line is the raw log line (GitHub
+Actions timestamp and ANSI escapes still in it) while the engine captures from
+the normalized line, so comparisons strip escapes from the marked spans, and
+blessing maps normalized capture offsets back onto the raw line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from logsorter import Match, RuleSet
+
+SOURCE_PREFIX = "#=SOURCE=#"
+MATCH_PREFIX = "#=MATCH=# "
+OPEN = "\u2039"
+CLOSE = "\u203a"
+
+# The same normalization as the native core (rust/normalize.rs); bless checks
+# its result against the engine's own normalized line before relying on it.
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ")
+_ESCAPE = re.compile(r"\x1b[@-Z\\-_]|[\x80-\x9a\x9c-\x9f]|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]")
+
+
+class FixtureError(ValueError):
+    """A fixture file that cannot be read, parsed or blessed; one-line message."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where a classification landed: a 1-based log line and its captures, or
+    nowhere (``line_num is None``)."""
+
+    line_num: int | None
+    captures: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, match: Match | None) -> Verdict:
+        return cls(None) if match is None else cls(match.line_num, tuple(match.captures))
+
+    def describe(self) -> str:
+        if self.line_num is None:
+            return "no match"
+        captures = ", ".join(repr(c) for c in self.captures)
+        return f"line {self.line_num} [{captures}]"
+
+
+@dataclass
+class Fixture:
+    """A parsed fixture file. ``lines`` holds every file line without its
+    ``\\n``; log lines are the ones that are not source comments, with the
+    marker prefix and capture markers removed from the marked one."""
+
+    path: Path
+    lines: list[str]
+    #: Index into ``lines`` of each log line, in order.
+    log_line_indexes: list[int]
+    expected: Verdict
+    ends_with_newline: bool
+
+    @property
+    def log(self) -> str:
+        text = "\n".join(self.lines[i] for i in self.log_line_indexes)
+        return text + "\n" if self.ends_with_newline and text else text
+
+    def check(self, ruleset: RuleSet) -> Outcome:
+        match = ruleset.classify(self.log, context_depth=0)
+        return Outcome(self, self.expected, Verdict.of(match), match)
+
+    def render(self) -> str:
+        """The file text, with the marker on the expected line."""
+        lines = list(self.lines)
+        if self.expected.line_num is not None:
+            index = self.log_line_indexes[self.expected.line_num - 1]
+            lines[index] = MATCH_PREFIX + lines[index]
+        text = "\n".join(lines)
+        return text + "\n" if self.ends_with_newline else text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The expected verdict of a fixture next to the one the ruleset gave."""
+
+    fixture: Fixture
+    expected: Verdict
+    got: Verdict
+    match: Match | None
+
+    @property
+    def moved(self) -> bool:
+        return self.expected != self.got
+
+    def describe(self) -> str:
+        rule = f" (rule {self.match.rule!r})" if self.match else ""
+        return (
+            f"{self.fixture.path}: expected {self.expected.describe()}, "
+            f"got {self.got.describe()}{rule}"
+        )
+
+
+def strip_escapes(text: str) -> str:
+    return _ESCAPE.sub("", text)
+
+
+def parse(path: Path) -> Fixture:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise FixtureError(f"{path}: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise FixtureError(f"{path}: not UTF-8 (byte {err.start})") from err
+    ends_with_newline = text.endswith("\n")
+    lines = text.split("\n")
+    if ends_with_newline:
+        lines.pop()
+    log_line_indexes: list[int] = []
+    expected = Verdict(None)
+    for index, line in enumerate(lines):
+        if line.startswith(SOURCE_PREFIX):
+            continue
+        log_line_indexes.append(index)
+        if not line.startswith(MATCH_PREFIX):
+            continue
+        if expected.line_num is not None:
+            raise FixtureError(
+                f"{path}:{index + 1}: second {MATCH_PREFIX.strip()} line "
+                f"(the first is log line {expected.line_num})"
+            )
+        raw, spans = _split_markers(line[len(MATCH_PREFIX) :], f"{path}:{index + 1}")
+        lines[index] = raw
+        expected = Verdict(len(log_line_indexes), tuple(strip_escapes(s) for s in spans))
+    return Fixture(path, lines, log_line_indexes, expected, ends_with_newline)
+
+
+def _split_markers(marked: str, where: str) -> tuple[str, list[str]]:
+    """The line without capture markers, and the marked spans in the order
+    their opening markers appear (the order of the pattern's groups)."""
+    raw: list[str] = []
+    open_at: list[tuple[int, int]] = []  # (span number, offset in the raw line)
+    spans: dict[int, str] = {}
+    length = 0
+    for char in marked:
+        if char == OPEN:
+            open_at.append((len(open_at) + len(spans), length))
+        elif char == CLOSE:
+            if not open_at:
+                raise FixtureError(f"{where}: {CLOSE} without a matching {OPEN}")
+            number, start = open_at.pop()
+            spans[number] = "".join(raw)[start:length]
+        else:
+            raw.append(char)
+            length += 1
+    if open_at:
+        raise FixtureError(f"{where}: {OPEN} without a matching {CLOSE}")
+    return "".join(raw), [spans[n] for n in sorted(spans)]
+
+
+def discover(directory: Path) -> list[Path]:
+    """The fixture files under ``directory`` (``*.txt``, recursively), sorted."""
+    if not directory.is_dir():
+        raise FixtureError(f"{directory}: not a directory")
+    return sorted(p for p in directory.rglob("*.txt") if p.is_file())
+
+
+def check_all(directory: Path, ruleset: RuleSet) -> Iterator[Outcome]:
+    for path in discover(directory):
+        yield parse(path).check(ruleset)
+
+
+def bless(outcome: Outcome) -> str:
+    """The fixture's file text with the marker moved to the verdict the
+    ruleset gave."""
+    fixture, match = outcome.fixture, outcome.match
+    if match is None:
+        return replace(fixture, expected=Verdict(None)).render()
+    index = fixture.log_line_indexes[match.line_num - 1]
+    raw = fixture.lines[index]
+    if OPEN in raw or CLOSE in raw:
+        raise FixtureError(
+            f"{fixture.path}: log line {match.line_num} itself contains {OPEN} or {CLOSE}; "
+            "it cannot carry capture markers"
+        )
+    marked = mark_captures(raw, match)
+    where = f"{fixture.path}: log line {match.line_num}"
+    unmarked, spans = _split_markers(marked, where)
+    if unmarked != raw or tuple(strip_escapes(s) for s in spans) != tuple(match.captures):
+        raise FixtureError(f"{where}: captures {match.captures!r} cannot be expressed by markers")
+    lines = list(fixture.lines)
+    lines[index] = MATCH_PREFIX + marked
+    text = "\n".join(lines)
+    return text + "\n" if fixture.ends_with_newline else text
+
+
+def mark_captures(raw: str, match: Match) -> str:
+    """``raw`` with each of the match's captures wrapped in markers.
+
+    The captures are located in the normalized line left to right (each at or
+    after the start of the previous one, since groups that take part open in
+    order), then their offsets are mapped back onto the raw line.
+    """
+    normalized, raw_offsets = normalize_line(raw)
+    if normalized != match.line:
+        raise FixtureError(
+            f"log line {match.line_num}: normalizes to {normalized!r}, "
+            f"but the engine read {match.line!r}"
+        )
+    spans: list[tuple[int, int]] = []
+    search_from = 0
+    for capture in match.captures:
+        start = normalized.find(capture, search_from)
+        if start < 0:
+            raise FixtureError(f"log line {match.line_num}: capture {capture!r} not in the line")
+        spans.append((start, start + len(capture)))
+        search_from = start
+    # Insert markers at raw offsets: an opening marker right before the first
+    # kept character, a closing one right after the last (escape sequences
+    # around a span stay outside it).
+    inserts: dict[int, list[str]] = {}
+    for number, (start, end) in enumerate(spans):
+        raw_start = raw_offsets[start] if start < len(normalized) else len(raw)
+        raw_end = raw_offsets[end - 1] + 1 if end > start else raw_start
+        inserts.setdefault(raw_start, []).append(f"o{number}")
+        inserts.setdefault(raw_end, []).append(f"c{number}")
+    out: list[str] = []
+    for offset in range(len(raw) + 1):
+        out.extend(_markers_at(inserts.get(offset, [])))
+        if offset < len(raw):
+            out.append(raw[offset])
+    return "".join(out)
+
+
+def _markers_at(events: list[str]) -> Iterator[str]:
+    """Markers at one offset: spans that end here close first (innermost,
+    that is latest opened, first); then spans that start here open in group
+    order, an empty span closing right after it opens."""
+    closing = sorted((int(e[1:]) for e in events if e[0] == "c"), reverse=True)
+    opening = sorted(int(e[1:]) for e in events if e[0] == "o")
+    empty = set(closing) & set(opening)
+    for number in closing:
+        if number not in empty:
+            yield CLOSE
+    for number in opening:
+        yield OPEN
+        if number in empty:
+            yield CLOSE
+
+
+def normalize_line(raw: str) -> tuple[str, list[int]]:
+    """The line as the engine reads it, and for each of its characters the
+    offset of that character in ``raw``."""
+    kept_from = 0
+    line_end = len(raw) - 1 if raw.endswith("\r") else len(raw)
+    if stamp := _TIMESTAMP.match(raw, 0, line_end):
+        kept_from = stamp.end()
+    chars: list[str] = []
+    offsets: list[int] = []
+    at = kept_from
+    for escape in _ESCAPE.finditer(raw, kept_from, line_end):
+        chars.append(raw[at : escape.start()])
+        offsets.extend(range(at, escape.start()))
+        at = escape.end()
+    chars.append(raw[at:line_end])
+    offsets.extend(range(at, line_end))
+    return "".join(chars), offsets

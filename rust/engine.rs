@@ -63,7 +63,11 @@ impl PatternLayout {
 }
 
 impl Scanner {
-    pub(crate) fn new(ignore_lines: &[Regex], regions: &[IgnoreRegion], rules: &[Rule]) -> Result<Self> {
+    pub(crate) fn new(
+        ignore_lines: &[Regex],
+        regions: &[IgnoreRegion],
+        rules: &[Rule],
+    ) -> Result<Self> {
         let patterns: Vec<&str> = ignore_lines
             .iter()
             .chain(regions.iter().flat_map(|r| [&r.start, &r.end]))
@@ -80,15 +84,29 @@ impl Scanner {
                 meta::Config::new()
                     .match_kind(MatchKind::LeftmostFirst)
                     .nfa_size_limit(Some(64 << 20))
-                    .hybrid_cache_capacity(8 << 20),
+                    .hybrid_cache_capacity(64 << 20),
             )
             .syntax(syntax::Config::new())
             .build_many_from_hir(&hirs)
-            .map_err(|err| Error::TooBig(format!("the rules together are too large to compile: {err}")))?;
-        let per_line = RegexSet::new(&patterns)
-            .map_err(|err| Error::TooBig(format!("the rules together are too large to compile: {err}")))?;
-        let layout = PatternLayout { ignore_lines: ignore_lines.len(), regions: regions.len() };
-        Ok(Self { candidates, per_line, layout })
+            .map_err(|err| {
+                Error::TooBig(format!(
+                    "the rules together are too large to compile: {err}"
+                ))
+            })?;
+        let per_line = RegexSet::new(&patterns).map_err(|err| {
+            Error::TooBig(format!(
+                "the rules together are too large to compile: {err}"
+            ))
+        })?;
+        let layout = PatternLayout {
+            ignore_lines: ignore_lines.len(),
+            regions: regions.len(),
+        };
+        Ok(Self {
+            candidates,
+            per_line,
+            layout,
+        })
     }
 }
 
@@ -118,7 +136,9 @@ fn confine_to_line(hir: Hir) -> Hir {
             Hir::capture(cap)
         }
         HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(confine_to_line).collect()),
-        HirKind::Alternation(subs) => Hir::alternation(subs.into_iter().map(confine_to_line).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.into_iter().map(confine_to_line).collect())
+        }
         kind @ (HirKind::Empty | HirKind::Literal(_) | HirKind::Look(_)) => match kind {
             HirKind::Empty => Hir::empty(),
             HirKind::Literal(lit) => Hir::literal(lit.0),
@@ -160,7 +180,13 @@ impl RegionTracker {
     /// Feeds one line that may start or end a region (lines that cannot,
     /// cannot change the state, so they need not be fed). Returns whether the
     /// line is kept.
-    pub(crate) fn feed(&mut self, line: usize, ignored: bool, starts: Option<usize>, ends: impl Fn(usize) -> bool) -> bool {
+    pub(crate) fn feed(
+        &mut self,
+        line: usize,
+        ignored: bool,
+        starts: Option<usize>,
+        ends: impl Fn(usize) -> bool,
+    ) -> bool {
         if ignored {
             self.kept.ignored.push(line);
             return false;
@@ -201,7 +227,11 @@ impl RuleSet {
     pub fn classify(&self, data: &str, context_depth: usize) -> Option<Verdict> {
         let log = NormalizedLog::new(data);
         let scan = self.scan(&log);
-        let (rule_index, line) = scan.last_match.iter().enumerate().find_map(|(i, l)| l.map(|l| (i, l)))?;
+        let (rule_index, line) = scan
+            .last_match
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| l.map(|l| (i, l)))?;
         Some(self.verdict(&log, &scan.kept, rule_index, line, context_depth))
     }
 
@@ -225,32 +255,55 @@ impl RuleSet {
         let text = log.text();
         let mut at = 0;
         while log.line_count() > 0 && at <= text.len() {
-            let Some(found) = scanner.candidates.search_half(&Input::new(text).range(at..)) else {
+            let Some(found) = scanner
+                .candidates
+                .search_half(&Input::new(text).range(at..))
+            else {
                 break;
             };
             let line = log.line_of_offset(found.offset());
             hits.fill(false);
-            scanner.per_line.matches_read_at(&mut hits, log.line(line), 0);
+            scanner
+                .per_line
+                .matches_read_at(&mut hits, log.line(line), 0);
             let ignored = hits[..layout.ignore_lines].iter().any(|&h| h);
             let starts = (0..layout.regions).find(|&r| hits[layout.region_start(r)]);
             if regions.feed(line, ignored, starts, |r| hits[layout.region_end(r)]) {
-                for (rule, _) in hits[layout.first_rule()..].iter().enumerate().filter(|(_, &h)| h) {
+                for (rule, _) in hits[layout.first_rule()..]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &h)| h)
+                {
                     last_match[rule] = Some(line);
                 }
             }
             at = log.line_end(line) + 1;
         }
-        Scan { last_match, kept: regions.finish() }
+        Scan {
+            last_match,
+            kept: regions.finish(),
+        }
     }
 
-    pub(crate) fn verdict(&self, log: &NormalizedLog, kept: &KeptLines, rule_index: usize, line: usize, context_depth: usize) -> Verdict {
+    pub(crate) fn verdict(
+        &self,
+        log: &NormalizedLog,
+        kept: &KeptLines,
+        rule_index: usize,
+        line: usize,
+        context_depth: usize,
+    ) -> Verdict {
         let rule = &self.rules[rule_index];
         let text = log.line(line);
         let captures = rule.regex.captures(text).map_or_else(Vec::new, |caps| {
             if caps.len() == 1 {
                 vec![caps[0].to_owned()]
             } else {
-                caps.iter().skip(1).flatten().map(|m| m.as_str().to_owned()).collect()
+                caps.iter()
+                    .skip(1)
+                    .flatten()
+                    .map(|m| m.as_str().to_owned())
+                    .collect()
             }
         });
         let context = (0..=line)
@@ -259,7 +312,14 @@ impl RuleSet {
             .take(context_depth)
             .map(|i| log.line(i).to_owned())
             .collect();
-        Verdict { rule_index, rule: rule.name.clone(), line: text.to_owned(), line_num: line + 1, captures, context }
+        Verdict {
+            rule_index,
+            rule: rule.name.clone(),
+            line: text.to_owned(),
+            line_num: line + 1,
+            captures,
+            context,
+        }
     }
 }
 
@@ -270,7 +330,9 @@ mod tests {
     fn ruleset(rules: &[(&str, &str)]) -> RuleSet {
         let toml: String = rules
             .iter()
-            .map(|(name, pattern)| format!("[[rule]]\nname = '{name}'\npattern = '''{pattern}'''\n"))
+            .map(|(name, pattern)| {
+                format!("[[rule]]\nname = '{name}'\npattern = '''{pattern}'''\n")
+            })
             .collect();
         RuleSet::from_toml(&toml).unwrap()
     }
@@ -278,8 +340,13 @@ mod tests {
     #[test]
     fn highest_priority_rule_wins_at_its_last_line() {
         let rs = ruleset(&[("first", "^boom (\\w+)"), ("second", "^error")]);
-        let v = rs.classify("error one\nboom a\nok\nboom b\nerror two\n", 12).unwrap();
-        assert_eq!((v.rule.as_str(), v.line_num, v.captures.clone()), ("first", 4, vec!["b".to_owned()]));
+        let v = rs
+            .classify("error one\nboom a\nok\nboom b\nerror two\n", 12)
+            .unwrap();
+        assert_eq!(
+            (v.rule.as_str(), v.line_num, v.captures.clone()),
+            ("first", 4, vec!["b".to_owned()])
+        );
         assert_eq!(v.line, "boom b");
     }
 
@@ -292,7 +359,12 @@ mod tests {
 
     #[test]
     fn classes_do_not_run_into_the_next_line() {
-        let rs = ruleset(&[("r", "^a\\s+b"), ("neg", "c[^x]d"), ("dot", "(?s)e.f"), ("anchor", "\\Ag\\z")]);
+        let rs = ruleset(&[
+            ("r", "^a\\s+b"),
+            ("neg", "c[^x]d"),
+            ("dot", "(?s)e.f"),
+            ("anchor", "\\Ag\\z"),
+        ]);
         assert_eq!(rs.classify("a\nb\nc\nd\ne\nf\n", 12), None);
         assert_eq!(rs.classify("zz\ng\nzz", 12).unwrap().line_num, 2);
     }
@@ -315,7 +387,10 @@ mod tests {
         let v = rs.classify(log, 2).unwrap();
         assert_eq!(v.context, ["+ three", "+ two"]);
         let anywhere = ruleset(&[("err", "error")]);
-        assert_eq!(anywhere.classify("+ error\n", 12).unwrap().context, ["+ error"]);
+        assert_eq!(
+            anywhere.classify("+ error\n", 12).unwrap().context,
+            ["+ error"]
+        );
     }
 
     #[test]

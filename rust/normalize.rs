@@ -5,7 +5,9 @@
 
 use std::sync::LazyLock;
 
-use memchr::{memchr, memchr2};
+#[cfg(test)]
+use memchr::memchr2;
+use memchr::{memchr, memchr3};
 use regex::Regex;
 
 /// A log after normalization. Every raw line is kept here (dropping lines is
@@ -23,20 +25,14 @@ pub struct NormalizedLog {
 impl NormalizedLog {
     pub fn new(raw: &str) -> Self {
         let mut text = String::with_capacity(raw.len());
-        let mut starts = Vec::with_capacity(raw.len() / 64);
-        let mut rest = raw;
-        while !rest.is_empty() {
-            let (line, next) = match memchr(b'\n', rest.as_bytes()) {
-                Some(end) => (&rest[..end], &rest[end + 1..]),
-                None => (rest, ""),
-            };
-            rest = next;
+        let mut starts = Vec::with_capacity(raw.len() / 64 + 1);
+        let mut at = 0;
+        while at < raw.len() {
             if !starts.is_empty() {
                 text.push('\n');
             }
             starts.push(text.len());
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            strip_escapes_into(strip_timestamp(line), &mut text);
+            at = normalize_line_into(raw, at, &mut text);
         }
         Self { text, starts }
     }
@@ -75,37 +71,75 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ").expect("valid timestamp regex")
 });
 
-/// Removes the `YYYY-MM-DDTHH:MM:SS.fffffffZ ` prefix GitHub Actions puts on
-/// every line.
-pub fn strip_timestamp(line: &str) -> &str {
-    if is_ascii_timestamp(line.as_bytes()) {
-        return &line[TIMESTAMP_LEN..];
+/// Length of the `YYYY-MM-DDTHH:MM:SS.fffffffZ ` prefix GitHub Actions puts
+/// on every line, or 0 when the line has none.
+fn timestamp_len(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    if bytes.len() >= TIMESTAMP_LEN && is_ascii_timestamp(&bytes[..TIMESTAMP_LEN]) {
+        return TIMESTAMP_LEN;
     }
-    let head = &line.as_bytes()[..line.len().min(TIMESTAMP_LEN * 4)];
+    let head = &bytes[..line.len().min(TIMESTAMP_LEN * 4)];
     if head.is_ascii() {
-        return line;
+        return 0;
     }
-    TIMESTAMP.find(line).map_or(line, |m| &line[m.end()..])
+    let line = &line[..memchr(b'\n', bytes).unwrap_or(line.len())];
+    TIMESTAMP.find(line).map_or(0, |m| m.end())
 }
 
-fn is_ascii_timestamp(bytes: &[u8]) -> bool {
-    const SHAPE: &[u8; TIMESTAMP_LEN] = b"dddd-dd-ddTdd:dd:dd.dddddddZ ";
-    bytes.len() >= TIMESTAMP_LEN
-        && SHAPE.iter().zip(bytes).all(|(&want, &got)| {
-            if want == b'd' {
-                got.is_ascii_digit()
-            } else {
-                want == got
+fn is_ascii_timestamp(b: &[u8]) -> bool {
+    const DIGITS: [usize; 21] = [
+        0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25, 26,
+    ];
+    b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && b[27] == b'Z'
+        && b[28] == b' '
+        && DIGITS.iter().all(|&i| b[i].is_ascii_digit())
+}
+
+/// Normalizes the line of `raw` starting at `start` into `out` and returns
+/// where the next line starts. One scan finds the line end and every escape
+/// candidate together, so each byte is looked at once.
+fn normalize_line_into(raw: &str, start: usize, out: &mut String) -> usize {
+    let bytes = raw.as_bytes();
+    let mut copied = start + timestamp_len(&raw[start..]);
+    let mut at = copied;
+    loop {
+        let Some(found) = memchr3(b'\n', 0x1B, 0xC2, &bytes[at..]).map(|i| at + i) else {
+            push_line_tail(raw, copied, bytes.len(), out);
+            return bytes.len();
+        };
+        if bytes[found] == b'\n' {
+            push_line_tail(raw, copied, found, out);
+            return found + 1;
+        }
+        // No escape sequence can contain `\n` or `\r`, so none runs past the line.
+        match escape_len(bytes, found) {
+            Some(len) => {
+                out.push_str(&raw[copied..found]);
+                copied = found + len;
+                at = copied;
             }
-        })
+            None => at = found + 1,
+        }
+    }
 }
 
-/// Appends `line` to `out` without ANSI escape sequences. Equivalent to deleting
-/// every leftmost-first match of
-/// `\x1B[@-Z\\-_]|[\x80-\x9A\x9C-\x9F]|(?:\x1B\[|\x9B)[0-?]*[ -/]*[@-~]`
-/// (C1 controls as code points), but without a regex: a line without ESC or a
-/// C1 lead byte is copied in one piece.
-pub fn strip_escapes_into(line: &str, out: &mut String) {
+/// Appends `raw[from..end]`, the rest of a line, without its trailing `\r`.
+fn push_line_tail(raw: &str, from: usize, end: usize, out: &mut String) {
+    let tail = &raw[from..end];
+    out.push_str(tail.strip_suffix('\r').unwrap_or(tail));
+}
+
+/// Appends `line` to `out` without ANSI escape sequences: every leftmost-first
+/// match of `\x1B[@-Z\\-_]|[\x80-\x9A\x9C-\x9F]|(?:\x1B\[|\x9B)[0-?]*[ -/]*[@-~]`
+/// (C1 controls as code points) is deleted.
+#[cfg(test)]
+fn strip_escapes_into(line: &str, out: &mut String) {
     let bytes = line.as_bytes();
     let mut copied = 0;
     let mut at = 0;
@@ -163,7 +197,9 @@ mod tests {
 
     fn lines(raw: &str) -> Vec<String> {
         let log = NormalizedLog::new(raw);
-        (0..log.line_count()).map(|i| log.line(i).to_owned()).collect()
+        (0..log.line_count())
+            .map(|i| log.line(i).to_owned())
+            .collect()
     }
 
     fn stripped(line: &str) -> String {
@@ -174,8 +210,9 @@ mod tests {
 
     /// The pattern the hand-written scanner replaces, as the oracle.
     fn stripped_by_regex(line: &str) -> String {
-        let re = Regex::new(r"(?:\x1B[@-Z\\-_]|[\x80-\x9A\x9C-\x9F]|(?:\x1B\[|\x9B)[0-?]*[ -/]*[@-~])")
-            .unwrap();
+        let re =
+            Regex::new(r"(?:\x1B[@-Z\\-_]|[\x80-\x9A\x9C-\x9F]|(?:\x1B\[|\x9B)[0-?]*[ -/]*[@-~])")
+                .unwrap();
         re.replace_all(line, "").into_owned()
     }
 
@@ -192,22 +229,40 @@ mod tests {
     fn strips_timestamp_then_escapes() {
         let raw = "2024-07-08T16:59:08.1747875Z pre \x1b[4mfoo\x1b[0m bar\n";
         assert_eq!(lines(raw), ["pre foo bar"]);
-        assert_eq!(lines("2024-07-08T16:59:08.174787Z x"), ["2024-07-08T16:59:08.174787Z x"]);
-        assert_eq!(lines(" 2024-07-08T16:59:08.1747875Z x"), [" 2024-07-08T16:59:08.1747875Z x"]);
+        assert_eq!(
+            lines("2024-07-08T16:59:08.174787Z x"),
+            ["2024-07-08T16:59:08.174787Z x"]
+        );
+        assert_eq!(
+            lines(" 2024-07-08T16:59:08.1747875Z x"),
+            [" 2024-07-08T16:59:08.1747875Z x"]
+        );
     }
 
     #[test]
     fn unicode_digits_count_as_digits_in_timestamps() {
-        assert_eq!(strip_timestamp("٢٠٢٤-07-08T16:59:08.1747875Z x"), "x");
+        assert_eq!(lines("٢٠٢٤-07-08T16:59:08.1747875Z x"), ["x"]);
     }
 
     #[test]
     fn escape_scanner_agrees_with_the_regex() {
         let cases = [
             "\x1b[1m>>>\x1b[0m Lint",
-            "\x1b[", "\x1b[12", "\x1b[1;2 ~x", "\x1b[?25h", "\x1bM\x1b\\", "\x1b[\x1b[0m",
-            "\u{9b}31m red", "\u{9b}", "\u{9b}1", "\u{85}x\u{9c}y\u{9f}", "é\u{c2}ü",
-            "\x1b", "\x1bz", "plain", "\x1b[38;5;200mcolour\x1b[0m",
+            "\x1b[",
+            "\x1b[12",
+            "\x1b[1;2 ~x",
+            "\x1b[?25h",
+            "\x1bM\x1b\\",
+            "\x1b[\x1b[0m",
+            "\u{9b}31m red",
+            "\u{9b}",
+            "\u{9b}1",
+            "\u{85}x\u{9c}y\u{9f}",
+            "é\u{c2}ü",
+            "\x1b",
+            "\x1bz",
+            "plain",
+            "\x1b[38;5;200mcolour\x1b[0m",
         ];
         for case in cases {
             assert_eq!(stripped(case), stripped_by_regex(case), "{case:?}");

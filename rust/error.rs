@@ -19,7 +19,10 @@ pub enum Error {
     TooBig(String),
     /// Reading a file failed.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Names the pattern a compile error belongs to, so a user can find it in the file.

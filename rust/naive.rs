@@ -13,14 +13,22 @@ pub fn classify(rules: &RuleSet, data: &str, context_depth: usize) -> Option<Ver
     for line in 0..log.line_count() {
         let text = log.line(line);
         let ignored = rules.ignore_lines.iter().any(|re| re.is_match(text));
-        let starts = rules.ignore_regions.iter().position(|r| r.start.is_match(text));
-        if regions.feed(line, ignored, starts, |r| rules.ignore_regions[r].end.is_match(text)) {
+        let starts = rules
+            .ignore_regions
+            .iter()
+            .position(|r| r.start.is_match(text));
+        if regions.feed(line, ignored, starts, |r| {
+            rules.ignore_regions[r].end.is_match(text)
+        }) {
             kept_lines.push(line);
         }
     }
     let kept = regions.finish();
     rules.rules.iter().enumerate().find_map(|(index, rule)| {
-        let line = kept_lines.iter().rev().find(|&&line| rule.regex.is_match(log.line(line)))?;
+        let line = kept_lines
+            .iter()
+            .rev()
+            .find(|&&line| rule.regex.is_match(log.line(line)))?;
         Some(rules.verdict(&log, &kept, index, *line, context_depth))
     })
 }

@@ -97,7 +97,10 @@ impl RuleSet {
 
     fn compile(file: RuleSetFile) -> Result<Self> {
         let ignore_line_patterns: Vec<String> = file.ignore.lines.unwrap_or_else(|| {
-            DEFAULT_IGNORE_LINES.iter().map(|p| (*p).to_owned()).collect()
+            DEFAULT_IGNORE_LINES
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect()
         });
         let region_patterns: Vec<(String, String)> = match file.ignore.regions {
             Some(regions) => regions.into_iter().map(|r| (r.start, r.end)).collect(),
@@ -110,14 +113,28 @@ impl RuleSet {
         let ignore_lines = ignore_line_patterns
             .iter()
             .enumerate()
-            .map(|(index, p)| compile(p, PatternSource::Ignore { key: "lines", index }))
+            .map(|(index, p)| {
+                compile(
+                    p,
+                    PatternSource::Ignore {
+                        key: "lines",
+                        index,
+                    },
+                )
+            })
             .collect::<Result<Vec<_>>>()?;
         let ignore_regions = region_patterns
             .iter()
             .enumerate()
             .map(|(index, (start, end))| {
-                let source = PatternSource::Ignore { key: "regions", index };
-                Ok(IgnoreRegion { start: compile(start, source.clone())?, end: compile(end, source)? })
+                let source = PatternSource::Ignore {
+                    key: "regions",
+                    index,
+                };
+                Ok(IgnoreRegion {
+                    start: compile(start, source.clone())?,
+                    end: compile(end, source)?,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         let rules = file
@@ -125,14 +142,27 @@ impl RuleSet {
             .into_iter()
             .enumerate()
             .map(|(index, entry)| {
-                let source = PatternSource::Rule { index, name: entry.name.clone() };
-                Ok(Rule { regex: compile(&entry.pattern, source)?, name: entry.name, pattern: entry.pattern })
+                let source = PatternSource::Rule {
+                    index,
+                    name: entry.name.clone(),
+                };
+                Ok(Rule {
+                    regex: compile(&entry.pattern, source)?,
+                    name: entry.name,
+                    pattern: entry.pattern,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
 
         let digest = digest(&rules, &ignore_line_patterns, &region_patterns);
         let scanner = Scanner::new(&ignore_lines, &ignore_regions, &rules)?;
-        Ok(Self { rules, ignore_lines, ignore_regions, digest, scanner })
+        Ok(Self {
+            rules,
+            ignore_lines,
+            ignore_regions,
+            digest,
+            scanner,
+        })
     }
 }
 
@@ -141,13 +171,23 @@ fn compile(pattern: &str, source: PatternSource) -> Result<Regex> {
     // crate only as a multi-line drawing, which does not fit a one-line error.
     if let Err(err) = regex_syntax::Parser::new().parse(pattern) {
         let reason = match &err {
-            regex_syntax::Error::Parse(e) => format!("{} at column {}", e.kind(), e.span().start.column),
-            regex_syntax::Error::Translate(e) => format!("{} at column {}", e.kind(), e.span().start.column),
+            regex_syntax::Error::Parse(e) => {
+                format!("{} at column {}", e.kind(), e.span().start.column)
+            }
+            regex_syntax::Error::Translate(e) => {
+                format!("{} at column {}", e.kind(), e.span().start.column)
+            }
             other => one_line(&other.to_string()),
         };
-        return Err(Error::BadPattern { what: source, reason: format!("{reason} in {pattern:?}") });
+        return Err(Error::BadPattern {
+            what: source,
+            reason: format!("{reason} in {pattern:?}"),
+        });
     }
-    Regex::new(pattern).map_err(|err| Error::BadPattern { what: source, reason: one_line(&err.to_string()) })
+    Regex::new(pattern).map_err(|err| Error::BadPattern {
+        what: source,
+        reason: one_line(&err.to_string()),
+    })
 }
 
 fn one_line(text: &str) -> String {
@@ -184,7 +224,10 @@ mod tests {
 
     #[test]
     fn loads_rules_in_priority_order_with_default_ignores() {
-        let rs = RuleSet::from_toml("[[rule]]\nname = 'a'\npattern = 'x'\n[[rule]]\nname = 'b'\npattern = 'y'\n").unwrap();
+        let rs = RuleSet::from_toml(
+            "[[rule]]\nname = 'a'\npattern = 'x'\n[[rule]]\nname = 'b'\npattern = 'y'\n",
+        )
+        .unwrap();
         let names: Vec<_> = rs.rules.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(rs.ignore_lines.len(), DEFAULT_IGNORE_LINES.len());
@@ -200,24 +243,43 @@ mod tests {
 
     #[test]
     fn bad_rule_names_index_name_and_reason() {
-        let err = RuleSet::from_toml("[[rule]]\nname = 'ok'\npattern = 'x'\n[[rule]]\nname = 'broken'\npattern = 'a(b'\n")
-            .unwrap_err()
-            .to_string();
-        assert_eq!(err, r#"invalid ruleset: rule 1 ("broken"): unclosed group at column 2 in "a(b""#);
+        let err = RuleSet::from_toml(
+            "[[rule]]\nname = 'ok'\npattern = 'x'\n[[rule]]\nname = 'broken'\npattern = 'a(b'\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            r#"invalid ruleset: rule 1 ("broken"): unclosed group at column 2 in "a(b""#
+        );
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let err = RuleSet::from_toml("[[rule]]\nname = 'a'\npatern = 'x'\n").unwrap_err().to_string();
-        assert!(err.starts_with("invalid ruleset: unknown field `patern`"), "{err}");
+        let err = RuleSet::from_toml("[[rule]]\nname = 'a'\npatern = 'x'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid ruleset: unknown field `patern`"),
+            "{err}"
+        );
         assert!(!err.contains('\n'));
     }
 
     #[test]
     fn digest_ignores_comments_but_not_order() {
-        let a = RuleSet::from_toml("[[rule]]\nname = 'a'\npattern = 'x'\n[[rule]]\nname = 'b'\npattern = 'y'\n").unwrap();
-        let b = RuleSet::from_toml("# c\n[[rule]]\nname = \"a\"\npattern = 'x'\n\n[[rule]]\nname = 'b'\npattern = 'y'\n").unwrap();
-        let c = RuleSet::from_toml("[[rule]]\nname = 'b'\npattern = 'y'\n[[rule]]\nname = 'a'\npattern = 'x'\n").unwrap();
+        let a = RuleSet::from_toml(
+            "[[rule]]\nname = 'a'\npattern = 'x'\n[[rule]]\nname = 'b'\npattern = 'y'\n",
+        )
+        .unwrap();
+        let b = RuleSet::from_toml(
+            "# c\n[[rule]]\nname = \"a\"\npattern = 'x'\n\n[[rule]]\nname = 'b'\npattern = 'y'\n",
+        )
+        .unwrap();
+        let c = RuleSet::from_toml(
+            "[[rule]]\nname = 'b'\npattern = 'y'\n[[rule]]\nname = 'a'\npattern = 'x'\n",
+        )
+        .unwrap();
         assert_eq!(a.digest, b.digest);
         assert_ne!(a.digest, c.digest);
         assert_eq!(a.digest.len(), 16);

@@ -46,6 +46,7 @@ lint: install ## ruff, mypy --strict, stub check, cargo fmt --check, clippy -D w
 	$(BIN)/ruff format --check python tests benches
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest logsorter._core
+	$(BIN)/hadolint Dockerfile
 	cargo fmt --check
 	cargo clippy --all-targets --all-features --quiet -- -D warnings
 
@@ -64,6 +65,21 @@ check: lint test integration ## everything CI runs
 .PHONY: bench
 bench: install ## benchmarks (pytest-benchmark), baselines side by side
 	$(BIN)/python -m pytest benches -q --benchmark-only --benchmark-columns=min,median,mean,rounds
+
+.PHONY: wheel
+wheel: $(BIN)/python ## release wheel (LTO, one codegen unit, stripped) into dist/
+	rm -f dist/logsorter-*.whl
+	$(BIN)/maturin build --profile dist --out dist
+
+.PHONY: compose
+compose: ## build the Lambda container image (needs a Docker engine)
+	@if docker info >/dev/null 2>&1; then \
+		docker compose build; \
+	else \
+		echo "make compose: no Docker engine is reachable here, so the image cannot be built."; \
+		echo "Use 'make up' for the same stack as local processes, or build on a machine with Docker."; \
+		exit 1; \
+	fi
 
 .PHONY: clean
 clean: ## remove build outputs and the virtual environment

@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
@@ -26,9 +28,10 @@ impl From<Error> for PyErr {
                 std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
                 _ => PyOSError::new_err(message),
             },
-            Error::Gzip(_) | Error::RuleSetSyntax(_) | Error::BadPattern { .. } | Error::TooBig(_) => {
-                PyValueError::new_err(message)
-            }
+            Error::Gzip(_)
+            | Error::RuleSetSyntax(_)
+            | Error::BadPattern { .. }
+            | Error::TooBig(_) => PyValueError::new_err(message),
         }
     }
 }
@@ -70,12 +73,16 @@ pub struct RuleSet {
 impl RuleSet {
     #[staticmethod]
     fn from_toml(py: Python<'_>, text: &str) -> PyResult<Self> {
-        Ok(Self { inner: py.detach(|| ruleset::RuleSet::from_toml(text))? })
+        Ok(Self {
+            inner: py.detach(|| ruleset::RuleSet::from_toml(text))?,
+        })
     }
 
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(Self { inner: py.detach(|| ruleset::RuleSet::from_file(&path))? })
+        Ok(Self {
+            inner: py.detach(|| ruleset::RuleSet::from_file(&path))?,
+        })
     }
 
     #[staticmethod]
@@ -84,16 +91,34 @@ impl RuleSet {
     }
 
     #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
-    fn classify(&self, py: Python<'_>, data: &Bound<'_, PyAny>, context_depth: usize) -> PyResult<Option<Match>> {
+    fn classify(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        context_depth: usize,
+    ) -> PyResult<Option<Match>> {
         let input = LogInput::extract(data)?;
-        let verdict = py.detach(|| input.text().map(|text| self.inner.classify(&text, context_depth)))?;
+        let verdict = py.detach(|| {
+            input
+                .text()
+                .map(|text| self.inner.classify(&text, context_depth))
+        })?;
         Ok(verdict.map(Match::from))
     }
 
     #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
-    fn classify_all(&self, py: Python<'_>, data: &Bound<'_, PyAny>, context_depth: usize) -> PyResult<Vec<Match>> {
+    fn classify_all(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        context_depth: usize,
+    ) -> PyResult<Vec<Match>> {
         let input = LogInput::extract(data)?;
-        let verdicts = py.detach(|| input.text().map(|text| self.inner.classify_all(&text, context_depth)))?;
+        let verdicts = py.detach(|| {
+            input
+                .text()
+                .map(|text| self.inner.classify_all(&text, context_depth))
+        })?;
         Ok(verdicts.into_iter().map(Match::from).collect())
     }
 
@@ -105,7 +130,11 @@ impl RuleSet {
     /// `(name, pattern)` of each rule, in priority order.
     #[getter]
     fn rules(&self) -> Vec<(String, String)> {
-        self.inner.rules.iter().map(|r| (r.name.clone(), r.pattern.clone())).collect()
+        self.inner
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.pattern.clone()))
+            .collect()
     }
 
     fn __len__(&self) -> usize {
@@ -113,7 +142,11 @@ impl RuleSet {
     }
 
     fn __repr__(&self) -> String {
-        format!("RuleSet(rules={}, digest={:?})", self.inner.rules.len(), self.inner.digest)
+        format!(
+            "RuleSet(rules={}, digest={:?})",
+            self.inner.rules.len(),
+            self.inner.digest
+        )
     }
 }
 
@@ -128,7 +161,11 @@ pub fn naive_classify(
     context_depth: usize,
 ) -> PyResult<Option<Match>> {
     let input = LogInput::extract(data)?;
-    let verdict = py.detach(|| input.text().map(|text| naive::classify(&ruleset.inner, &text, context_depth)))?;
+    let verdict = py.detach(|| {
+        input
+            .text()
+            .map(|text| naive::classify(&ruleset.inner, &text, context_depth))
+    })?;
     Ok(verdict.map(Match::from))
 }
 
@@ -144,7 +181,13 @@ pub struct Match {
 
 impl From<Verdict> for Match {
     fn from(v: Verdict) -> Self {
-        Self { rule: v.rule, line: v.line, line_num: v.line_num, captures: v.captures, context: v.context }
+        Self {
+            rule: v.rule,
+            line: v.line,
+            line_num: v.line_num,
+            captures: v.captures,
+            context: v.context,
+        }
     }
 }
 
@@ -166,4 +209,57 @@ impl Match {
             self.rule, self.line_num, self.captures, self.line
         )
     }
+}
+
+/// An upload reduced to what Arrow reads: see `crate::upload::parse`.
+#[pyclass(module = "logsorter._core", frozen, get_all)]
+pub struct ParsedUpload {
+    log_type: String,
+    schema_version: i64,
+    collected_at: Option<i64>,
+    app_version: Option<String>,
+    ndjson: Py<PyBytes>,
+    records: usize,
+    duplicates: usize,
+    rejected: Vec<(usize, String)>,
+    longest_line: usize,
+}
+
+/// `specs` maps each known log type to `(fields, identity)`, where `fields`
+/// is a list of `(name, kind)` and `identity` the names that identify a record.
+#[pyfunction]
+pub fn parse_upload(
+    py: Python<'_>,
+    data: &[u8],
+    specs: std::collections::BTreeMap<String, (Vec<(String, String)>, Vec<String>)>,
+) -> PyResult<ParsedUpload> {
+    use crate::upload::{FieldKind, LogSpec};
+    let mut log_specs = std::collections::BTreeMap::new();
+    for (log_type, (fields, identity)) in specs {
+        let fields = fields
+            .into_iter()
+            .map(|(name, kind)| match FieldKind::parse(&kind) {
+                Some(kind) => Ok((name, kind)),
+                None => Err(PyValueError::new_err(format!(
+                    "{log_type}.{name}: unknown field kind {kind:?}"
+                ))),
+            })
+            .collect::<PyResult<_>>()?;
+        log_specs.insert(log_type, LogSpec { fields, identity });
+    }
+    let parsed = py
+        .detach(|| crate::upload::parse(data, &log_specs))
+        .map_err(|err| PyValueError::new_err(err.to_string()))?;
+    let header = parsed.header;
+    Ok(ParsedUpload {
+        log_type: header.log_type,
+        schema_version: header.schema_version,
+        collected_at: header.collected_at,
+        app_version: header.app_version,
+        ndjson: PyBytes::new(py, &parsed.ndjson).unbind(),
+        records: parsed.records,
+        duplicates: parsed.duplicates,
+        rejected: parsed.rejected.into_iter().map(|r| (r.line_num, r.reason)).collect(),
+        longest_line: parsed.longest_line,
+    })
 }

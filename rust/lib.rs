@@ -8,6 +8,7 @@ pub mod error;
 pub mod naive;
 pub mod normalize;
 pub mod ruleset;
+pub mod upload;
 
 #[cfg(feature = "python")]
 mod binding;
@@ -17,6 +18,8 @@ mod binding;
 mod _core {
     #[pymodule_export]
     use crate::binding::{naive_classify, Match, RuleSet};
+    #[pymodule_export]
+    use crate::binding::{parse_upload, ParsedUpload};
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -73,3 +73,51 @@ def naive_classify(ruleset: RuleSet, data: bytes | str, context_depth: int = 12)
     """The same verdict as ``ruleset.classify`` by the naive method (every rule
     walks every line, last first). A baseline for benchmarks and an oracle for
     tests; not for production use."""
+
+@final
+class ParsedUpload:
+    """A phone-log upload reduced to what Arrow reads with a fixed schema."""
+
+    @property
+    def log_type(self) -> str:
+        """The header's ``log_type`` (1-64 of ``[a-z0-9_]``)."""
+    @property
+    def schema_version(self) -> int:
+        """The header's ``schema_version``, 1 when absent."""
+    @property
+    def collected_at(self) -> int | None:
+        """The header's ``collected_at`` in epoch milliseconds, if given."""
+    @property
+    def app_version(self) -> str | None:
+        """The header's ``app_version``, if given."""
+    @property
+    def ndjson(self) -> bytes:
+        """One JSON object per accepted record: the known fields (normalised),
+        ``extra`` (canonical JSON of the other fields, or null),
+        ``record_key``, ``content_hash`` and ``line_num``."""
+    @property
+    def records(self) -> int:
+        """Number of records in ``ndjson``."""
+    @property
+    def duplicates(self) -> int:
+        """Records dropped because an earlier line had the same identity."""
+    @property
+    def rejected(self) -> list[tuple[int, str]]:
+        """``(line_num, reason)`` of each record that was not accepted."""
+    @property
+    def longest_line(self) -> int:
+        """Length in bytes of the longest line of ``ndjson``."""
+
+def parse_upload(
+    data: bytes, specs: dict[str, tuple[list[tuple[str, str]], list[str]]]
+) -> ParsedUpload:
+    """Parse an upload (plain or gzip NDJSON: a header line, then records).
+
+    ``specs`` maps known log types to ``(fields, identity)``: ``fields`` is a
+    list of ``(name, kind)`` with kind ``int``, ``float``, ``str``, ``bool`` or
+    ``str_list``; ``identity`` names the fields that identify a record (empty:
+    one record per device). Other log types keep every field in ``extra`` and
+    are identified by the whole record. Raises ``ValueError`` when the upload
+    as a whole cannot be read (corrupt gzip, missing or invalid header).
+    Releases the GIL.
+    """

@@ -1,0 +1,116 @@
+"""Merging one upload's records into a device's current table, with Arrow
+compute only: no Python loop over records.
+
+Event logs: records whose key is new are added (they are the diff); records
+seen again only widen ``first_seen_at``/``last_seen_at``. Snapshot logs: a
+newer snapshot replaces the rows, keeping each surviving row's first sighting
+and source; the diff lists added, removed and changed rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logsorter.collator.keys import UploadKey
+from logsorter.collator.schema import TIMESTAMP, current_schema
+
+CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class Merged:
+    current: pa.Table
+    #: What this upload changed: the rows it added (event logs), or the rows
+    #: with a ``change`` column (snapshot logs).
+    diff: pa.Table
+
+
+def with_provenance(
+    records: pa.Table, log_type: str, upload: UploadKey, uploaded_at: datetime
+) -> pa.Table:
+    """The parser's table in the ``current`` schema, stamped with its upload."""
+    rows = records.num_rows
+    at = pa.scalar(uploaded_at, TIMESTAMP)
+
+    def constant(value: object, type_: pa.DataType) -> pa.Array:
+        return pa.array([value], type_).take(pa.array([0] * rows, pa.int32()))
+
+    columns = {
+        "user_id": constant(upload.user_id, pa.string()),
+        "device_serial_number": constant(upload.device_serial_number, pa.string()),
+        "device_id": constant(upload.device_id, pa.string()),
+        "first_seen_at": constant(at.as_py(), TIMESTAMP),
+        "last_seen_at": constant(at.as_py(), TIMESTAMP),
+        "source_key": constant(upload.key, pa.string()),
+    }
+    schema = current_schema(log_type)
+    return pa.table(
+        [columns[f.name] if f.name in columns else records[f.name] for f in schema],
+        schema=schema,
+    )
+
+
+def merge_events(current: pa.Table, incoming: pa.Table) -> Merged:
+    fresh = pc.invert(pc.is_in(incoming["record_key"], value_set=current["record_key"]))
+    added = incoming.filter(fresh)
+    if incoming.num_rows == 0:
+        return Merged(current, added)
+    seen = pc.is_in(current["record_key"], value_set=incoming["record_key"])
+    at = incoming["last_seen_at"][0]
+    first = current["first_seen_at"]
+    last = current["last_seen_at"]
+    current = current.set_column(
+        current.schema.get_field_index("first_seen_at"),
+        "first_seen_at",
+        pc.if_else(pc.and_(seen, pc.greater(first, at)), at, first),
+    ).set_column(
+        current.schema.get_field_index("last_seen_at"),
+        "last_seen_at",
+        pc.if_else(pc.and_(seen, pc.less(last, at)), at, last),
+    )
+    return Merged(pa.concat_tables([current, added]), added)
+
+
+def merge_snapshot(current: pa.Table, incoming: pa.Table) -> Merged:
+    """``incoming`` replaces ``current``; the caller has checked it is newer."""
+    old_index = pc.index_in(incoming["record_key"], value_set=current["record_key"])
+    old_hash = current["content_hash"].take(old_index)
+    old_first = current["first_seen_at"].take(old_index)
+    replaced = incoming.set_column(
+        incoming.schema.get_field_index("first_seen_at"),
+        "first_seen_at",
+        pc.if_else(
+            pc.fill_null(pc.less(old_first, incoming["first_seen_at"]), False),
+            old_first,
+            incoming["first_seen_at"],
+        ),
+    ).set_column(
+        incoming.schema.get_field_index("source_key"),
+        "source_key",
+        pc.coalesce(current["source_key"].take(old_index), incoming["source_key"]),
+    )
+    added = replaced.filter(pc.is_null(old_index))
+    changed = replaced.filter(pc.fill_null(pc.not_equal(old_hash, incoming["content_hash"]), False))
+    removed = current.filter(
+        pc.invert(pc.is_in(current["record_key"], value_set=incoming["record_key"]))
+    )
+    diff = pa.concat_tables(
+        [
+            _labelled(added, "added"),
+            _labelled(removed, "removed"),
+            _labelled(changed, "changed"),
+        ]
+    )
+    return Merged(replaced, diff)
+
+
+def _labelled(rows: pa.Table, change: str) -> pa.Table:
+    return rows.append_column(CHANGE, pa.array([change] * rows.num_rows, pa.string()))
+
+
+def empty_snapshot_diff(log_type: str) -> pa.Table:
+    return _labelled(current_schema(log_type).empty_table(), "added")

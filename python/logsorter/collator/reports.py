@@ -1,0 +1,49 @@
+"""Error reports: one JSON object per upload key under ``collated_logs/errors/``,
+for uploads rejected as a whole and for uploads collated with skipped lines.
+Reports hold no timestamp, so processing an upload again rewrites the same report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from logsorter.collator.keys import error_key
+from logsorter.storage import Store
+
+#: Lines listed one by one in a report; the count covers the rest.
+MAX_LISTED_LINES = 1000
+
+
+def report_rejected(store: Store, upload_key: str, reason: str) -> str:
+    """Nothing of the upload was collated."""
+    return _write(store, upload_key, "rejected", reason, ())
+
+
+def report_skipped_lines(
+    store: Store, upload_key: str, rejected_lines: Sequence[tuple[int, str]]
+) -> str:
+    """The upload was collated except for these lines."""
+    reason = f"{len(rejected_lines)} line(s) skipped, the rest collated"
+    return _write(store, upload_key, "skipped_lines", reason, rejected_lines)
+
+
+def _write(
+    store: Store,
+    upload_key: str,
+    status: str,
+    reason: str,
+    rejected_lines: Sequence[tuple[int, str]],
+) -> str:
+    report = {
+        "key": upload_key,
+        "status": status,
+        "reason": reason,
+        "rejected_line_count": len(rejected_lines),
+        "rejected_lines": [
+            {"line": line, "reason": why} for line, why in rejected_lines[:MAX_LISTED_LINES]
+        ],
+    }
+    key = error_key(upload_key)
+    store.put(key, json.dumps(report, ensure_ascii=False, indent=1).encode())
+    return key

@@ -1,0 +1,153 @@
+"""The log types the phones send, and the Arrow schemas of their collated form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+
+import pyarrow as pa
+
+
+class Kind(Enum):
+    #: Records accumulate: every upload adds to the device's history.
+    EVENT = "event"
+    #: Each upload is the device's full state at ``collected_at``.
+    SNAPSHOT = "snapshot"
+
+
+_ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "str": pa.string(),
+    "bool": pa.bool_(),
+    "str_list": pa.list_(pa.string()),
+}
+
+
+@dataclass(frozen=True)
+class LogType:
+    name: str
+    kind: Kind
+    #: ``(name, kind)`` with kind one of ``int float str bool str_list``.
+    fields: tuple[tuple[str, str], ...]
+    #: Fields that identify a record; empty means one row per device.
+    identity: tuple[str, ...]
+    #: The field that orders the text output, if any.
+    time_field: str | None = None
+
+
+def _fields(spec: str) -> tuple[tuple[str, str], ...]:
+    pairs = (item.split(":") for item in spec.split())
+    return tuple((name, kind) for name, kind in pairs)
+
+
+LOG_TYPES: dict[str, LogType] = {
+    t.name: t
+    for t in (
+        LogType(
+            "sms",
+            Kind.EVENT,
+            _fields(
+                "address:str date:int date_sent:int type:int body:str read:int seen:int"
+                " status:int service_center:str sub_id:int thread_id:int"
+            ),
+            ("address", "type", "date", "body"),
+            "date",
+        ),
+        LogType(
+            "call_log",
+            Kind.EVENT,
+            _fields(
+                "number:str date:int duration:int type:int cached_name:str countryiso:str"
+                " subscription_id:str"
+            ),
+            ("number", "type", "date"),
+            "date",
+        ),
+        LogType(
+            "location",
+            Kind.EVENT,
+            _fields("time:int latitude:float longitude:float accuracy:float provider:str"),
+            ("time", "latitude", "longitude"),
+            "time",
+        ),
+        LogType(
+            "contacts",
+            Kind.SNAPSHOT,
+            _fields(
+                "lookup_key:str display_name:str numbers:str_list starred:bool last_updated:int"
+            ),
+            ("lookup_key",),
+            "last_updated",
+        ),
+        LogType(
+            "installed_apps",
+            Kind.SNAPSHOT,
+            _fields(
+                "package_name:str app_name:str version_name:str version_code:int"
+                " first_install_time:int last_update_time:int is_system:bool installer:str"
+            ),
+            ("package_name",),
+            "first_install_time",
+        ),
+        LogType(
+            "device_info",
+            Kind.SNAPSHOT,
+            _fields(
+                "manufacturer:str brand:str model:str sdk_int:int android_id:str ram_total:int"
+                " storage_total:int battery_level:int network_type:str sim_operator:str"
+                " locale:str timezone:str"
+            ),
+            (),
+        ),
+    )
+}
+
+
+def log_type(name: str) -> LogType:
+    """The known type, or an event log with every field in ``extra``."""
+    return LOG_TYPES.get(name) or LogType(name, Kind.EVENT, (), ())
+
+
+def parser_specs() -> dict[str, tuple[list[tuple[str, str]], list[str]]]:
+    """What ``logsorter._core.parse_upload`` needs to know about the known types."""
+    return {t.name: (list(t.fields), list(t.identity)) for t in LOG_TYPES.values()}
+
+
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
+#: Columns the collator adds to every record, after the phone's fields.
+PROVENANCE = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("device_serial_number", pa.string()),
+        ("device_id", pa.string()),
+        ("record_key", pa.string()),
+        ("content_hash", pa.string()),
+        ("first_seen_at", TIMESTAMP),
+        ("last_seen_at", TIMESTAMP),
+        ("source_key", pa.string()),
+    ]
+)
+
+
+@cache
+def parsed_schema(name: str) -> pa.Schema:
+    """The schema of the parser's NDJSON for one log type."""
+    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type(name).fields]
+    return pa.schema(
+        [
+            *fields,
+            ("extra", pa.string()),
+            ("record_key", pa.string()),
+            ("content_hash", pa.string()),
+            ("line_num", pa.int64()),
+        ]
+    )
+
+
+@cache
+def current_schema(name: str) -> pa.Schema:
+    """The schema of ``current`` (and of event diffs) for one log type."""
+    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type(name).fields]
+    return pa.schema([*fields, ("extra", pa.string()), *PROVENANCE])

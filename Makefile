@@ -31,19 +31,30 @@ $(STAMPS):
 install: $(STAMPS)/develop ## create .venv, build the extension, install dev tools
 
 .PHONY: demo
-demo: install ## classify the bundled sample CI log with the default ruleset
+demo: install ## run both functions on embedded defaults (no AWS account needed)
+	@echo "== logsorter classify fixtures/sample-ci-log.txt (default ruleset)"
 	$(BIN)/logsorter classify --format text fixtures/sample-ci-log.txt
+	@echo
+	@echo "== the classifier Lambda handler against an embedded moto server"
+	$(BIN)/python scripts/demo_classifier.py
+	@echo
+	@echo "== the collator on a local store: sample uploads for a few devices, then collate"
+	rm -rf demo-output
+	$(BIN)/logsorter sample phone-logs --out demo-output --users 3 --records 200
+	$(BIN)/logsorter collate --store demo-output
+	@echo "outputs under demo-output/collated_logs:"
+	@cd demo-output && find collated_logs -type f | sort | sed 's/^/  /' | head -40
 
 .PHONY: fmt
 fmt: install ## format Python and Rust sources
-	$(BIN)/ruff format python tests benches
-	$(BIN)/ruff check --fix python tests benches
+	$(BIN)/ruff format python tests benches scripts
+	$(BIN)/ruff check --fix python tests benches scripts
 	cargo fmt
 
 .PHONY: lint
 lint: install ## ruff, mypy --strict, stub check, cargo fmt --check, clippy -D warnings
-	$(BIN)/ruff check python tests benches
-	$(BIN)/ruff format --check python tests benches
+	$(BIN)/ruff check python tests benches scripts
+	$(BIN)/ruff format --check python tests benches scripts
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest logsorter._core
 	$(BIN)/hadolint Dockerfile

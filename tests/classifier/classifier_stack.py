@@ -1,0 +1,89 @@
+"""What the classifier tests share: the resources' names, sample logs, a
+handle on the moto-side resources, and builders of the events Lambda sends."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from typing import Any
+
+LOG_BUCKET = "ossci-raw-job-status"
+TEMP_LOG_BUCKET = "gha-artifacts"
+TABLE = "torchci-workflow-job"
+
+#: A GitHub Actions log that fails one test, as the runner writes it.
+FAILING_LOG = "\n".join(
+    [
+        "2026-01-05T10:00:00.1000000Z ##[group]Run python test/run_test.py",
+        "2026-01-05T10:00:00.2000000Z + python test/run_test.py --shard 1 2",
+        "2026-01-05T10:02:11.0000000Z test_ops.py::TestOps::test_add PASSED",
+        "2026-01-05T10:02:12.0000000Z FAILED test_ops.py::TestOps::test_mul - AssertionError",
+        "2026-01-05T10:02:13.0000000Z ##[error]Process completed with exit code 1.",
+        "",
+    ]
+)
+PASSING_LOG = "2026-01-05T10:00:00.1000000Z all 812 tests passed\n"
+
+
+@dataclass
+class Stack:
+    """Clients on the moto server, with the classifier's resources created."""
+
+    s3: Any
+    dynamodb: Any
+    sqs: Any
+
+    def put_log(self, key: str, text: str | bytes, bucket: str = LOG_BUCKET) -> bytes:
+        data = text.encode() if isinstance(text, str) else text
+        body = gzip.compress(data)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return body
+
+    def item(self, key: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.dynamodb.get_item(
+            TableName=TABLE, Key={"dynamoKey": {"S": key}}, ConsistentRead=True
+        ).get("Item")
+        return item
+
+    def put_item(self, key: str, **attributes: str) -> None:
+        item = {"dynamoKey": {"S": key}, **{k: {"S": v} for k, v in attributes.items()}}
+        self.dynamodb.put_item(TableName=TABLE, Item=item)
+
+    def all_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.dynamodb.scan(TableName=TABLE)["Items"]
+        return items
+
+
+def api_event(**query: object) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) GET with these query parameters."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+        "headers": {"host": "example.execute-api.us-east-1.amazonaws.com"},
+        "queryStringParameters": {k: str(v) for k, v in query.items()} or None,
+        "requestContext": {"http": {"method": "GET", "path": "/"}, "routeKey": "$default"},
+        "isBase64Encoded": False,
+    }
+
+
+def s3_record(bucket: str, key: str) -> dict[str, Any]:
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
+    }
+
+
+def sqs_message(message_id: str, body: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"handle-{message_id}",
+        "body": body,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:classify",
+        "awsRegion": "us-east-1",
+    }

@@ -1,0 +1,287 @@
+"""The classify handler end to end against the moto server: real boto3 calls
+over HTTP, the verdict read back from DynamoDB."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+
+import pytest
+from classifier_stack import (
+    FAILING_LOG,
+    PASSING_LOG,
+    TEMP_LOG_BUCKET,
+    Stack,
+    api_event,
+    s3_record,
+    sqs_message,
+)
+from logsorter import RuleSet, handlers
+from support.faults import Fault, amz_target, dynamodb_throttling, fault_proxy
+
+pytestmark = pytest.mark.integration
+
+EXPECTED_VERDICT = {
+    "rule": "pytest failure",
+    "line": "FAILED test_ops.py::TestOps::test_mul - AssertionError",
+    "line_num": 4,
+    "captures": ["test_ops.py::TestOps::test_mul"],
+    "context": ["+ python test/run_test.py --shard 1 2"],
+}
+
+
+def stored_verdict(item: dict[str, object], attribute: str = "torchci_classification") -> object:
+    """The verdict attribute as plain Python, for comparison."""
+    value = item[attribute]
+    assert isinstance(value, dict)
+    fields = value["M"]
+    return {
+        "rule": fields["rule"]["S"],
+        "line": fields["line"]["S"],
+        "line_num": int(fields["line_num"]["N"]),
+        "captures": [c["S"] for c in fields["captures"]["L"]],
+        "context": [c["S"] for c in fields["context"]["L"]],
+    }
+
+
+def test_api_event_writes_the_verdict_and_the_ruleset_digest(stack: Stack) -> None:
+    stack.put_log("log/1001", FAILING_LOG)
+    response = handlers.classify(api_event(job_id=1001), None)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == EXPECTED_VERDICT
+    item = stack.item("pytorch/pytorch/1001")
+    assert item is not None
+    assert stored_verdict(item) == EXPECTED_VERDICT
+    assert item["torchci_classification_digest"] == {"S": RuleSet.default().digest}
+
+
+def test_other_repo_reads_and_writes_under_the_repo(stack: Stack) -> None:
+    stack.put_log("log/pytorch/vision/1002", FAILING_LOG)
+    response = handlers.classify(api_event(job_id=1002, repo="pytorch/vision"), None)
+    assert response["statusCode"] == 200
+    assert stack.item("pytorch/pytorch/1002") is None
+    item = stack.item("pytorch/vision/1002")
+    assert item is not None
+    assert stored_verdict(item) == EXPECTED_VERDICT
+
+
+def test_temp_log_goes_to_its_own_attribute_and_plain_text_is_accepted(stack: Stack) -> None:
+    stack.s3.put_object(Bucket=TEMP_LOG_BUCKET, Key="temp_logs/1003", Body=FAILING_LOG.encode())
+    response = handlers.classify(api_event(job_id=1003, temp_log="true"), None)
+    assert response["statusCode"] == 200
+    item = stack.item("pytorch/pytorch/1003")
+    assert item is not None
+    assert "torchci_classification" not in item
+    assert stored_verdict(item, "torchci_classification_temp") == EXPECTED_VERDICT
+    assert "torchci_classification_temp_digest" in item
+
+
+def test_no_match_answers_so_and_writes_nothing(stack: Stack) -> None:
+    stack.put_log("log/1004", PASSING_LOG)
+    response = handlers.classify(api_event(job_id=1004), None)
+    assert (response["statusCode"], response["body"]) == (200, "No match found")
+    assert stack.all_items() == []
+
+
+def test_missing_log_is_404_and_writes_nothing(stack: Stack) -> None:
+    response = handlers.classify(api_event(job_id=1005), None)
+    assert response["statusCode"] == 404
+    assert response["body"] == "no log at s3://ossci-raw-job-status/log/1005"
+    assert stack.all_items() == []
+
+
+def test_truncated_gzip_is_a_clear_422_and_writes_nothing(stack: Stack) -> None:
+    body = gzip.compress(FAILING_LOG.encode() * 50)
+    stack.s3.put_object(Bucket="ossci-raw-job-status", Key="log/1006", Body=body[: len(body) // 2])
+    response = handlers.classify(api_event(job_id=1006), None)
+    assert response["statusCode"] == 422
+    assert "truncated" in response["body"]
+    assert "Traceback" not in response["body"]
+    assert stack.all_items() == []
+
+
+def test_invalid_utf8_is_replaced_not_rejected(stack: Stack) -> None:
+    log = FAILING_LOG.encode().replace(b"AssertionError", b"Assertion\xff\xfeError")
+    stack.put_log("log/1007", log)
+    response = handlers.classify(api_event(job_id=1007), None)
+    assert response["statusCode"] == 200
+    item = stack.item("pytorch/pytorch/1007")
+    assert item is not None
+    assert item["torchci_classification"]["M"]["line"]["S"].endswith("Assertion\ufffd\ufffdError")
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"repo": "pytorch/pytorch"}, "job_id is required"),
+        ({"job_id": "12ab"}, "job_id must be an integer, got '12ab'"),
+        ({"job_id": "-3"}, "job_id must be a positive integer"),
+        ({"job_id": 7, "repo": "pytorch"}, "repo must look like owner/name, got 'pytorch'"),
+        ({"job_id": 7, "repo": "../etc/x"}, "repo must look like owner/name, got '../etc/x'"),
+        ({"job_id": 7, "context_depth": "deep"}, "context_depth must be an integer"),
+        ({"job_id": 7, "temp_log": "maybe"}, "temp_log must be true or false, got 'maybe'"),
+    ],
+)
+def test_bad_requests_are_400_with_a_clear_message(
+    stack: Stack, query: dict[str, object], message: str
+) -> None:
+    response = handlers.classify(api_event(**query), None)
+    assert response["statusCode"] == 400
+    assert response["body"].startswith(message)
+    assert stack.all_items() == []
+
+
+def test_other_attributes_of_the_item_survive(stack: Stack) -> None:
+    stack.put_item("pytorch/pytorch/1008", conclusion="failure", completed_at="2026-01-05T10:03Z")
+    stack.put_log("log/1008", FAILING_LOG)
+    handlers.classify(api_event(job_id=1008), None)
+    item = stack.item("pytorch/pytorch/1008")
+    assert item is not None
+    assert item["conclusion"] == {"S": "failure"}
+    assert item["completed_at"] == {"S": "2026-01-05T10:03Z"}
+    assert stored_verdict(item) == EXPECTED_VERDICT
+
+
+def test_direct_invocation_and_write_false(stack: Stack) -> None:
+    stack.put_log("log/pytorch/audio/1009", FAILING_LOG)
+    event = {"job_id": 1009, "repo": "pytorch/audio", "context_depth": 0, "write": False}
+    response = handlers.classify(event, None)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["context"] == []
+    assert stack.all_items() == []
+    response = handlers.classify({**event, "write": True}, None)
+    assert stack.item("pytorch/audio/1009") is not None
+
+
+def test_unrecognised_event_is_400(stack: Stack) -> None:
+    response = handlers.classify({"hello": "world"}, None)
+    assert response["statusCode"] == 400
+    assert response["body"].startswith("unrecognised event")
+
+
+def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
+    stack.put_log("log/1010", FAILING_LOG)
+    stack.put_log("log/pytorch/vision/1011", FAILING_LOG)
+    event = {
+        "Records": [
+            s3_record("ossci-raw-job-status", "log/1010"),
+            s3_record("ossci-raw-job-status", "log/pytorch/vision/1011"),
+        ]
+    }
+    response = handlers.classify(event, None)
+    assert response == {"statuses": {"log/1010": 200, "log/pytorch/vision/1011": 200}}
+    assert stack.item("pytorch/pytorch/1010") is not None
+    assert stack.item("pytorch/vision/1011") is not None
+
+
+def test_sqs_batch_reports_only_the_poisoned_messages(stack: Stack) -> None:
+    stack.put_log("log/1012", FAILING_LOG)
+    stack.put_log("log/1013", FAILING_LOG)
+    notification = json.dumps({"Records": [s3_record("ossci-raw-job-status", "log/1013")]})
+    event = {
+        "Records": [
+            sqs_message("direct", json.dumps({"job_id": 1012})),
+            sqs_message("poison", "{not json"),
+            sqs_message("missing", json.dumps({"job_id": 404404})),
+            sqs_message("notification", notification),
+            sqs_message("s3-test", json.dumps({"Event": "s3:TestEvent"})),
+        ]
+    }
+    response = handlers.classify(event, None)
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": "poison"}, {"itemIdentifier": "missing"}]
+    }
+    assert stack.item("pytorch/pytorch/1012") is not None
+    assert stack.item("pytorch/pytorch/1013") is not None
+    assert stack.item("pytorch/pytorch/404404") is None
+
+
+def test_clients_and_ruleset_are_built_once_per_container(stack: Stack) -> None:
+    stack.put_log("log/1014", FAILING_LOG)
+    handlers.classify(api_event(job_id=1014), None)
+    first = handlers._classifier
+    handlers.classify(api_event(job_id=1014), None)
+    assert first is not None
+    assert handlers._classifier is first
+
+
+def test_ruleset_comes_from_the_environment(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    ruleset = tmp_path / "rules.toml"  # type: ignore[operator]
+    ruleset.write_text("[[rule]]\nname = 'shard'\npattern = '--shard (\\d+)'\n")
+    monkeypatch.setenv("LOGSORTER_RULESET", str(ruleset))
+    stack.put_log("log/1015", FAILING_LOG)
+    response = handlers.classify(api_event(job_id=1015), None)
+    assert json.loads(response["body"])["rule"] == "shard"
+    item = stack.item("pytorch/pytorch/1015")
+    assert item is not None
+    assert item["torchci_classification_digest"]["S"] == RuleSet.from_file(ruleset).digest
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        dynamodb_throttling("UpdateItem", times=2),
+        Fault(amz_target("UpdateItem"), "drop"),
+        Fault(amz_target("UpdateItem"), "drop_after_upstream"),
+        Fault(amz_target("UpdateItem"), "respond", status=500, body=b"{}"),
+    ],
+    ids=["throttled", "dropped", "reply-lost", "server-error"],
+)
+def test_write_is_retried_through_faults(
+    stack: Stack, aws: str, monkeypatch: pytest.MonkeyPatch, fault: Fault
+) -> None:
+    stack.put_item("pytorch/pytorch/1016", conclusion="failure")
+    stack.put_log("log/1016", FAILING_LOG)
+    with fault_proxy(aws) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+        proxy.inject(fault)
+        response = handlers.classify(api_event(job_id=1016), None)
+        updates = [r for r in proxy.seen if r.amz_target.endswith(".UpdateItem")]
+    assert response["statusCode"] == 200
+    assert fault.injected == fault.times
+    assert len(updates) == fault.times + 1
+    item = stack.item("pytorch/pytorch/1016")
+    assert item is not None
+    assert item["conclusion"] == {"S": "failure"}
+    assert stored_verdict(item) == EXPECTED_VERDICT
+
+
+def test_write_failing_past_the_retries_is_502_and_leaves_the_item_alone(
+    stack: Stack, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.put_item("pytorch/pytorch/1017", conclusion="failure")
+    stack.put_log("log/1017", FAILING_LOG)
+    with fault_proxy(aws) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+        proxy.inject(dynamodb_throttling("UpdateItem", times=100))
+        response = handlers.classify(api_event(job_id=1017), None)
+    assert response["statusCode"] == 502
+    assert "ProvisionedThroughputExceeded" in response["body"]
+    assert stack.item("pytorch/pytorch/1017") == {
+        "dynamoKey": {"S": "pytorch/pytorch/1017"},
+        "conclusion": {"S": "failure"},
+    }
+
+
+@pytest.mark.slow
+def test_a_100_mb_log(stack: Stack) -> None:
+    chunk = "\n".join(
+        f"2026-01-05T10:{i % 60:02d}:00.0000000Z test_big.py::TestBig::test_{i} PASSED [ 42%]"
+        for i in range(2000)
+    )
+    repeats = 100 * 1024 * 1024 // len(chunk) + 1
+    log = (chunk + "\n") * repeats + FAILING_LOG
+    body = stack.put_log("log/1018", log)
+    started = time.perf_counter()
+    response = handlers.classify(api_event(job_id=1018), None)
+    elapsed = time.perf_counter() - started
+    assert len(log) > 100 * 1024 * 1024
+    assert len(body) < len(log)
+    assert response["statusCode"] == 200
+    verdict = json.loads(response["body"])
+    assert verdict["rule"] == "pytest failure"
+    assert verdict["line_num"] == log.count("\n") - 1
+    assert elapsed < 20

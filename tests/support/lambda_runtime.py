@@ -1,0 +1,208 @@
+"""A Lambda Runtime API emulator for running handlers the way Lambda runs
+them: a runtime interface client (``python -m awslambdaric module.handler``)
+polls it for events, and tests invoke through the route the container image's
+emulator exposes, ``POST /2015-03-31/functions/function/invocations``.
+
+Runtime API routes served (version 2018-06-01): ``GET invocation/next`` (blocks
+until an event is queued, then answers with the ``Lambda-Runtime-*`` headers),
+``POST invocation/{id}/response``, ``POST invocation/{id}/error`` and
+``POST init/error``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+RUNTIME_PREFIX = "/2018-06-01/runtime"
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    event: bytes
+    done: threading.Event = field(default_factory=threading.Event)
+    #: The response body, or the error document when ``failed``.
+    result: bytes = b""
+    failed: bool = False
+    error_type: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.result)
+
+
+class LambdaRuntimeEmulator:
+    """Hands queued events to one runtime and records its answers."""
+
+    def __init__(self, function_name: str = "function", timeout_seconds: float = 60) -> None:
+        self.function_name = function_name
+        self.timeout_seconds = timeout_seconds
+        self.init_errors: list[dict[str, Any]] = []
+        self._pending: queue.Queue[Invocation] = queue.Queue()
+        self._in_flight: dict[str, Invocation] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def address(self) -> str:
+        """``host:port``, the value of ``AWS_LAMBDA_RUNTIME_API``."""
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    @property
+    def invoke_url(self) -> str:
+        return f"http://{self.address}{INVOKE_PATH}"
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    def start(self) -> LambdaRuntimeEmulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def invoke(self, event: bytes, wait_seconds: float | None = None) -> Invocation:
+        """Queue ``event`` and wait for the runtime's answer."""
+        invocation = Invocation(str(uuid.uuid4()), event)
+        self._pending.put(invocation)
+        if not invocation.done.wait(wait_seconds or self.timeout_seconds + 30):
+            raise TimeoutError(f"no answer to invocation {invocation.request_id}")
+        return invocation
+
+    def runtime_environment(self) -> dict[str, str]:
+        """The variables Lambda sets for a function's runtime process."""
+        return {
+            "AWS_LAMBDA_RUNTIME_API": self.address,
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]0123456789abcdef",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+    def _next(self) -> Invocation:
+        invocation = self._pending.get()
+        with self._lock:
+            self._in_flight[invocation.request_id] = invocation
+        return invocation
+
+    def _finish(self, request_id: str, body: bytes, error_type: str | None) -> bool:
+        with self._lock:
+            invocation = self._in_flight.pop(request_id, None)
+        if invocation is None:
+            return False
+        invocation.result = body
+        invocation.failed = error_type is not None
+        invocation.error_type = error_type or ""
+        invocation.done.set()
+        return True
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                if self.path != f"{RUNTIME_PREFIX}/invocation/next":
+                    self._reply(404, b'{"errorMessage": "unknown route"}')
+                    return
+                invocation = emulator._next()
+                deadline_ms = int((time.time() + emulator.timeout_seconds) * 1000)
+                self._reply(
+                    200,
+                    invocation.event,
+                    {
+                        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+                        "Lambda-Runtime-Invoked-Function-Arn": emulator.function_arn,
+                        "Lambda-Runtime-Trace-Id": (
+                            f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0"
+                        ),
+                    },
+                )
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == INVOKE_PATH:
+                    invocation = emulator.invoke(body)
+                    extra = {"X-Amz-Function-Error": "Unhandled"} if invocation.failed else {}
+                    self._reply(200, invocation.result, extra)
+                    return
+                if self.path == f"{RUNTIME_PREFIX}/init/error":
+                    emulator.init_errors.append(json.loads(body or b"{}"))
+                    self._reply(202, b'{"status": "OK"}')
+                    return
+                prefix, _, rest = self.path.partition(f"{RUNTIME_PREFIX}/invocation/")
+                request_id, _, outcome = rest.partition("/")
+                error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "Unhandled")
+                if prefix or outcome not in ("response", "error"):
+                    self._reply(404, b'{"errorMessage": "unknown route"}')
+                elif emulator._finish(request_id, body, error_type if outcome == "error" else None):
+                    self._reply(202, b'{"status": "OK"}')
+                else:
+                    self._reply(400, b'{"errorMessage": "unknown or finished request id"}')
+
+            def _reply(self, status: int, body: bytes, headers: Mapping[str, str] = {}) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet: the runtime's own output goes to the test log."""
+
+        return Handler
+
+
+@contextmanager
+def lambda_function(
+    handler: str,
+    env: Mapping[str, str],
+    function_name: str = "function",
+    timeout_seconds: float = 60,
+) -> Iterator[LambdaRuntimeEmulator]:
+    """An emulator with ``python -m awslambdaric handler`` polling it, in a
+    process whose environment is this one's plus the Lambda variables plus
+    ``env``. Yields once the emulator listens; the runtime starts up behind
+    it (the first invocation waits for it)."""
+    emulator = LambdaRuntimeEmulator(function_name, timeout_seconds).start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "awslambdaric", handler],
+        env={**os.environ, **emulator.runtime_environment(), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield emulator
+    finally:
+        process.kill()
+        output, _ = process.communicate(timeout=30)
+        emulator.stop()
+        # Shown by pytest when the test failed: the function's own log.
+        sys.stdout.write(output.decode("utf-8", "replace"))

@@ -23,3 +23,31 @@ def classify(event: Any, context: Any) -> dict[str, Any]:
 
         _classifier = Classifier.from_env()
     return _classifier.handle_event(event, context)
+
+
+if TYPE_CHECKING:
+    from logsorter.collator.lambda_app import CollatorApp
+
+# One per function and container, built on first use like the classifier's.
+_collators: dict[bool, CollatorApp] = {}
+
+
+def _collator(dead_letter: bool) -> CollatorApp:
+    if dead_letter not in _collators:
+        from logsorter.collator.lambda_app import CollatorApp
+
+        _collators[dead_letter] = CollatorApp.from_env(dead_letter=dead_letter)
+    return _collators[dead_letter]
+
+
+def collate(event: Any, context: Any) -> dict[str, Any]:
+    """Collate phone-log uploads: S3 notifications, directly or in SQS batches.
+    Transient failures raise (or fail their SQS message) so Lambda retries;
+    rejected uploads get an error report and count as done."""
+    return _collator(dead_letter=False).handle(event)
+
+
+def collate_dlq(event: Any, context: Any) -> dict[str, Any]:
+    """The dead-letter collator: no upload size limit, and any wrapping of the
+    failed event (on-failure destination, SQS, SNS, plain S3)."""
+    return _collator(dead_letter=True).handle(event)

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from logsorter.collator.keys import (
+    OUTPUT_PREFIX,
     RejectedUpload,
     UploadKey,
     current_key,
@@ -244,3 +245,19 @@ class _Commit:
             if latest is None or latest.etag == committed.etag:
                 return
             committed = load_current(self.store, self.current_key, self.log_type.name)
+
+
+def collated_uploads(store: Store) -> set[str]:
+    """Upload keys already collated (recorded in a ``current``) or rejected."""
+    done: set[str] = set()
+    for key in store.list_keys(f"{OUTPUT_PREFIX}current/"):
+        blob = store.get(key) if key.endswith(".parquet") else None
+        if blob is not None:
+            metadata = pq.read_schema(io.BytesIO(blob.data)).metadata or {}
+            done.update(json.loads(metadata.get(_METADATA_KEY, b"{}")).get("uploads", {}))
+    for key in store.list_keys(f"{OUTPUT_PREFIX}errors/"):
+        blob = store.get(key)
+        report = json.loads(blob.data) if blob else {}
+        if report.get("status") == "rejected":
+            done.add(report["key"])
+    return done

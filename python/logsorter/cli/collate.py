@@ -1,0 +1,87 @@
+"""``logsorter collate``: collate phone-log uploads in a directory or bucket."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import Counter
+from typing import Any
+
+from logsorter.cli.base import CommandError
+
+#: Exit code when some uploads (or lines) were rejected and reported.
+REJECTED_EXIT = 1
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "collate",
+        help="collate phone-log uploads into current parquet, daily diffs and text",
+        description=(
+            "Collate uploads under uploads/users/ into collated_logs/. Without KEY, every "
+            "upload not yet collated. Exits 0 when everything was collated, 1 when some "
+            "uploads or lines were rejected (see collated_logs/errors/)."
+        ),
+    )
+    parser.add_argument("--store", required=True, metavar="DIR|s3://BUCKET")
+    parser.add_argument(
+        "--dlq", action="store_true", help="as the dead-letter collator: no upload size limit"
+    )
+    parser.add_argument("keys", nargs="*", metavar="KEY")
+    parser.set_defaults(run=run)
+
+
+def open_store(spec: str) -> Any:
+    from logsorter.storage import LocalStore, S3Store
+
+    if spec.startswith("s3://"):
+        bucket = spec.removeprefix("s3://").strip("/")
+        if not bucket or "/" in bucket:
+            raise CommandError(f"--store {spec!r}: expected s3://BUCKET")
+        import boto3
+
+        return S3Store(boto3.client("s3"), bucket)
+    if not os.path.isdir(spec):
+        raise CommandError(f"--store {spec}: not a directory")
+    return LocalStore(spec)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from logsorter.collator.core import collate_upload, collated_uploads
+    from logsorter.collator.keys import UPLOAD_PREFIX
+    from logsorter.collator.lambda_app import MAX_UPLOAD_ENV
+
+    store = open_store(args.store)
+    keys = list(args.keys)
+    if not keys:
+        done = collated_uploads(store)
+        keys = [key for key in store.list_keys(UPLOAD_PREFIX) if key not in done]
+    limit = os.environ.get(MAX_UPLOAD_ENV)
+    max_bytes = None if args.dlq or not limit else int(float(limit) * 1024 * 1024)
+
+    counts: Counter[str] = Counter()
+    problems: list[str] = []
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("collating", total=len(keys))
+        for key in keys:
+            try:
+                outcome = collate_upload(store, key, max_bytes=max_bytes)
+            except Exception as err:
+                counts["failed"] += 1
+                problems.append(f"{key}: failed: {err}")
+            else:
+                counts[outcome.status] += 1
+                counts["records added"] += outcome.added
+                counts["with skipped lines"] += outcome.skipped_lines > 0
+                if not outcome.complete:
+                    problems.append(f"{key}: {outcome.status}, report {outcome.report_key}")
+            progress.advance(task)
+    for line in problems:
+        console.print(line, markup=False, highlight=False)
+    summary = ", ".join(f"{value} {name}" for name, value in sorted(counts.items()) if value)
+    print(f"{len(keys)} uploads in {store.describe()}: {summary or 'nothing to do'}")
+    return REJECTED_EXIT if problems else 0

@@ -1,0 +1,70 @@
+"""Building uploads and reading back everything the collator wrote."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from typing import Any
+
+import pyarrow.parquet as pq
+from logsorter.storage import Store
+
+DEVICE = "uploads/users/u1/unknown/d1/"
+COLLECTED_AT = 1_700_000_000_000
+
+
+def sms(i: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "address": f"+9198{i:08d}",
+        "date": 1_690_000_000_000 + i,
+        "type": 1,
+        "body": f"txn {i}",
+        "read": 1,
+        **extra,
+    }
+
+
+def upload(
+    records: list[Any],
+    log_type: str = "sms",
+    collected_at: int = COLLECTED_AT,
+    gzipped: bool = True,
+) -> bytes:
+    header = {"log_type": log_type, "schema_version": 1, "collected_at": collected_at}
+    text = "".join(json.dumps(r) + "\n" for r in [header, *records]).encode()
+    return gzip.compress(text) if gzipped else text
+
+
+def table(store: Store, key: str) -> list[dict[str, Any]]:
+    blob = store.get(key)
+    assert blob is not None, f"{key} is missing"
+    rows: list[dict[str, Any]] = pq.read_table(io.BytesIO(blob.data)).to_pylist()
+    return sorted(rows, key=lambda row: (row["record_key"], str(row.get("change"))))
+
+
+def current(
+    store: Store, log_type: str = "sms", user: str = "u1", device: str = "d1"
+) -> list[dict[str, Any]]:
+    return table(store, f"collated_logs/current/{log_type}/user-{user}/device-{device}.parquet")
+
+
+def diffs(store: Store, log_type: str = "sms", device: str = "d1") -> dict[str, list[Any]]:
+    return {
+        key: table(store, key)
+        for key in store.list_keys(f"collated_logs/diff/{log_type}/")
+        if f"/device-{device}/" in key
+    }
+
+
+def outputs(store: Store) -> dict[str, Any]:
+    """Every collated object, parquet as sorted rows, so two runs compare equal."""
+    found: dict[str, Any] = {}
+    for key in store.list_keys("collated_logs/"):
+        if key.endswith(".parquet"):
+            found[key] = table(store, key)
+        else:
+            blob = store.get(key)
+            assert blob is not None
+            found[key] = blob.data
+    return found

@@ -49,6 +49,16 @@ class Stack:
         item = {"dynamoKey": {"S": key}, **{k: {"S": v} for k, v in attributes.items()}}
         self.dynamodb.put_item(TableName=TABLE, Item=item)
 
+    def put_verdict(self, key: str, rule: str, digest: str) -> None:
+        """A verdict as an earlier classification left it."""
+        verdict = {"rule": {"S": rule}, "line_num": {"N": "1"}, "line": {"S": rule}}
+        self.dynamodb.update_item(
+            TableName=TABLE,
+            Key={"dynamoKey": {"S": key}},
+            UpdateExpression="SET torchci_classification = :v, torchci_classification_digest = :d",
+            ExpressionAttributeValues={":v": {"M": verdict}, ":d": {"S": digest}},
+        )
+
     def all_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.dynamodb.scan(TableName=TABLE)["Items"]
         return items

@@ -263,3 +263,15 @@ pub fn parse_upload(
         longest_line: parsed.longest_line,
     })
 }
+
+/// Static checks of `(name, pattern)` rules in priority order, as
+/// `(rule index, severity, code, message)` in rule order.
+#[pyfunction]
+pub fn lint_rules(
+    rules: Vec<(String, String)>,
+) -> Vec<(usize, &'static str, &'static str, String)> {
+    crate::lint::lint_rules(&rules)
+        .into_iter()
+        .map(|f| (f.index, f.severity.as_str(), f.code, f.message))
+        .collect()
+}

@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod engine;
 pub mod error;
+pub mod lint;
 pub mod naive;
 pub mod normalize;
 pub mod ruleset;
@@ -17,7 +18,7 @@ mod binding;
 #[pyo3::pymodule]
 mod _core {
     #[pymodule_export]
-    use crate::binding::{naive_classify, Match, RuleSet};
+    use crate::binding::{lint_rules, naive_classify, Match, RuleSet};
     #[pymodule_export]
     use crate::binding::{parse_upload, ParsedUpload};
 

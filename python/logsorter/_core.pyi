@@ -121,3 +121,10 @@ def parse_upload(
     as a whole cannot be read (corrupt gzip, missing or invalid header).
     Releases the GIL.
     """
+
+def lint_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str, str]]:
+    """Static checks of ``(name, pattern)`` rules in priority order, as
+    ``(rule index, severity, code, message)`` tuples in rule order. Severity is
+    ``"error"`` (invalid pattern, duplicate pattern, rule shadowed by an earlier
+    one) or ``"warning"`` (duplicate name, no literal text, a class that
+    includes a line break)."""

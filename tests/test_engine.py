@@ -289,6 +289,16 @@ def test_an_ignored_line_neither_opens_nor_closes_a_region() -> None:
     assert still_open is None
 
 
+def test_a_region_closes_on_a_later_line_even_when_one_pattern_opens_and_closes_it() -> None:
+    ruleset = RuleSet.from_toml(
+        "[[rule]]\nname = 'err'\npattern = 'error'\n"
+        "[ignore]\nregions = [{start = '^fence', end = 'fence'}]\n"
+    )
+    match = ruleset.classify("error one\nfence\nerror two\nfence\nok\n")
+    assert match is not None
+    assert match.line_num == 1
+
+
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [

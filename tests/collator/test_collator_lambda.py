@@ -1,0 +1,190 @@
+"""The collate and collate_dlq handlers on the moto server: S3 notifications
+delivered through SQS, partial-batch failures, every dead-letter wrapping, and
+HTTP faults between the function and S3."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from collator_support import DEVICE, current, sms, upload
+from conftest import BUCKET
+from logsorter import handlers
+from logsorter.collator.core import UploadTooLarge
+from logsorter.collator.keys import error_key
+from logsorter.storage import S3Store
+from support.faults import Fault, fault_proxy
+
+pytestmark = pytest.mark.integration
+
+
+def s3_event(key: str, bucket: str = BUCKET) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
+            }
+        ]
+    }
+
+
+def sqs_event(*bodies: Any) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": f"r{i}",
+                "body": body if isinstance(body, str) else json.dumps(body),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:uploads",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def sns_record(message: Any) -> dict[str, Any]:
+    return {
+        "EventSource": "aws:sns",
+        "Sns": {"Type": "Notification", "Message": json.dumps(message)},
+    }
+
+
+def test_s3_notifications_through_sqs_drive_the_handler(s3_store: S3Store) -> None:
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    s3_store.client.put_bucket_notification_configuration(
+        Bucket=BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}},
+                }
+            ]
+        },
+    )
+    # A space and a plus in the file name arrive URL-encoded in the notification.
+    names = ["sms 1+a.ndjson.gz", "sms-2.ndjson"]
+    s3_store.put(DEVICE + names[0], upload([sms(1), sms(2)]))
+    s3_store.put(DEVICE + names[1], upload([sms(2), sms(3)], gzipped=False))
+    bodies: list[str] = []
+    for _ in range(10):
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        bodies += [m["Body"] for m in received.get("Messages", [])]
+        if sum('"aws:s3"' in body for body in bodies) == len(names):
+            break
+    assert sum('"aws:s3"' in body for body in bodies) == len(names)
+    result = handlers.collate(sqs_event(*bodies), None)
+    assert result == {"batchItemFailures": []}
+    rows = current(s3_store)
+    assert sorted(r["source_key"] for r in rows) == sorted(
+        [DEVICE + names[0]] * 2 + [DEVICE + names[1]]
+    )
+    outside = [
+        k for k in s3_store.list_keys("") if not k.startswith(("uploads/", "collated_logs/"))
+    ]
+    assert not outside
+
+
+def test_transient_failures_fail_only_their_message_and_permanent_ones_are_reported(
+    s3_store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGSORTER_MAX_UPLOAD_MB", "0.01")
+    s3_store.put(DEVICE + "small", upload([sms(1)]))
+    s3_store.put(
+        DEVICE + "large", upload([sms(i, body=f"{i:x}" * 40) for i in range(2000)], gzipped=False)
+    )
+    s3_store.put(DEVICE + "broken", b"\x1f\x8b\x08 not really gzip")
+    hostile = "uploads/users/..%2F..%2Fetc/unknown/d1/x"
+    result = handlers.collate(
+        sqs_event(
+            s3_event(DEVICE + "small"),
+            s3_event(DEVICE + "large"),
+            s3_event(DEVICE + "broken"),
+            s3_event(hostile),
+        ),
+        None,
+    )
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert [r["source_key"] for r in current(s3_store)] == [DEVICE + "small"]
+    assert s3_store.get(error_key(DEVICE + "broken")) is not None
+    assert s3_store.get(error_key("uploads/users/../../etc/unknown/d1/x")) is not None
+    with pytest.raises(UploadTooLarge):
+        handlers.collate(s3_event(DEVICE + "large"), None)
+
+
+def dead_letter_shapes(key: str) -> dict[str, Any]:
+    plain = s3_event(key)
+    return {
+        "plain": plain,
+        "destination": {
+            "version": "1.0",
+            "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": plain,
+            "responsePayload": {"errorType": "UploadTooLarge"},
+        },
+        "sqs": sqs_event(plain),
+        "sns": {"Records": [sns_record(plain)]},
+        "sns-in-sqs": sqs_event({"Type": "Notification", "Message": json.dumps(plain)}),
+        "destination-in-sqs": sqs_event({"requestPayload": plain, "responsePayload": None}),
+    }
+
+
+@pytest.mark.parametrize("shape", list(dead_letter_shapes("k")))
+def test_the_dead_letter_collator_unwraps_every_shape_and_has_no_size_limit(
+    s3_store: S3Store, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    monkeypatch.setenv("LOGSORTER_MAX_UPLOAD_MB", "0.0001")
+    key = DEVICE + "sms big.ndjson"
+    s3_store.put(key, upload([sms(i) for i in range(200)], gzipped=False))
+    with pytest.raises(UploadTooLarge):
+        handlers.collate(s3_event(key.replace(" ", "+")), None)
+    event = json.loads(json.dumps(dead_letter_shapes(key.replace(" ", "+"))[shape]))
+    result = handlers.collate_dlq(event, None)
+    assert result.get("batchItemFailures", []) == []
+    assert len(current(s3_store)) == 200
+
+
+def test_s3_faults_between_function_and_bucket_are_survived(
+    s3_store: S3Store, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_store.put(DEVICE + "a", upload([sms(1), sms(2)]))
+    s3_store.put(DEVICE + "b", upload([sms(2), sms(3)]))
+    handlers.collate(s3_event(DEVICE + "a"), None)
+
+    def put_to(fragment: str) -> Any:
+        return lambda request: request.method == "PUT" and fragment in request.path
+
+    with fault_proxy(aws) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+        monkeypatch.setattr(handlers, "_collators", {})  # a new container, behind the proxy
+        # The commit of current reaches S3 but its answer is lost: boto3 sends
+        # it again, S3 refuses (the version moved on), and the collator must
+        # see that its own upload is already recorded.
+        lost_reply = proxy.inject(Fault(put_to("collated_logs/current/"), "drop_after_upstream"))
+        throttled = proxy.inject(
+            Fault(
+                put_to("collated_logs/diff/"),
+                "respond",
+                times=2,
+                status=503,
+                body=b"<Error><Code>SlowDown</Code><Message>slow down</Message></Error>",
+            )
+        )
+        handlers.collate(s3_event(DEVICE + "b"), None)
+    assert (lost_reply.injected, throttled.injected) == (1, 2)
+    assert sorted(r["address"] for r in current(s3_store)) == [sms(i)["address"] for i in (1, 2, 3)]
+    diff_keys = list(s3_store.list_keys("collated_logs/diff/"))
+    assert len(diff_keys) == 2
+    assert not list(s3_store.list_keys("collated_logs/staging/"))

@@ -51,7 +51,8 @@ class LambdaRuntimeEmulator:
     def __init__(self, function_name: str = "function", timeout_seconds: float = 60) -> None:
         self.function_name = function_name
         self.timeout_seconds = timeout_seconds
-        self.init_errors: list[dict[str, Any]] = []
+        #: The runtime's report that it could not start, and its error type.
+        self.init_error: tuple[bytes, str] | None = None
         self._pending: queue.Queue[Invocation] = queue.Queue()
         self._in_flight: dict[str, Invocation] = {}
         self._lock = threading.Lock()
@@ -84,6 +85,13 @@ class LambdaRuntimeEmulator:
     def invoke(self, event: bytes, wait_seconds: float | None = None) -> Invocation:
         """Queue ``event`` and wait for the runtime's answer."""
         invocation = Invocation(str(uuid.uuid4()), event)
+        with self._lock:
+            failed_init = self.init_error
+        if failed_init is not None:
+            # As Lambda does: a function that failed to initialise fails each invoke.
+            invocation.result, invocation.error_type = failed_init
+            invocation.failed = True
+            return invocation
         self._pending.put(invocation)
         if not invocation.done.wait(wait_seconds or self.timeout_seconds + 30):
             raise TimeoutError(f"no answer to invocation {invocation.request_id}")
@@ -107,6 +115,18 @@ class LambdaRuntimeEmulator:
         with self._lock:
             self._in_flight[invocation.request_id] = invocation
         return invocation
+
+    def _fail_init(self, body: bytes, error_type: str) -> None:
+        with self._lock:
+            self.init_error = (body, error_type)
+            waiting = list(self._in_flight)
+        while not self._pending.empty():
+            invocation = self._pending.get_nowait()
+            with self._lock:
+                self._in_flight[invocation.request_id] = invocation
+            waiting.append(invocation.request_id)
+        for request_id in waiting:
+            self._finish(request_id, body, error_type)
 
     def _finish(self, request_id: str, body: bytes, error_type: str | None) -> bool:
         with self._lock:
@@ -151,13 +171,13 @@ class LambdaRuntimeEmulator:
                     extra = {"X-Amz-Function-Error": "Unhandled"} if invocation.failed else {}
                     self._reply(200, invocation.result, extra)
                     return
+                error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "Unhandled")
                 if self.path == f"{RUNTIME_PREFIX}/init/error":
-                    emulator.init_errors.append(json.loads(body or b"{}"))
                     self._reply(202, b'{"status": "OK"}')
+                    emulator._fail_init(body, error_type)
                     return
                 prefix, _, rest = self.path.partition(f"{RUNTIME_PREFIX}/invocation/")
                 request_id, _, outcome = rest.partition("/")
-                error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "Unhandled")
                 if prefix or outcome not in ("response", "error"):
                     self._reply(404, b'{"errorMessage": "unknown route"}')
                 elif emulator._finish(request_id, body, error_type if outcome == "error" else None):

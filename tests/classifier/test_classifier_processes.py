@@ -1,0 +1,121 @@
+"""The classifier as separate processes: ``logsorter invoke`` on the shipped
+event file, and the handler under awslambdaric, the runtime interface client
+Lambda's Python images run, polling the Runtime API emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from classifier_stack import FAILING_LOG, Stack, api_event, sqs_message
+from support.lambda_runtime import LambdaRuntimeEmulator, lambda_function
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+REQUEST = ROOT / "fixtures" / "request.json"
+#: The installed console script, as a user runs it.
+LOGSORTER = str(Path(sys.executable).with_name("logsorter"))
+
+
+def shipped_job() -> tuple[str, str]:
+    query = json.loads(REQUEST.read_text())["queryStringParameters"]
+    return query["repo"], query["job_id"]
+
+
+def run_logsorter(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LOGSORTER, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+def test_invoke_classify_on_the_shipped_request(stack: Stack) -> None:
+    repo, job_id = shipped_job()
+    stack.put_log(f"log/{job_id}", FAILING_LOG)
+    result = run_logsorter("invoke", "classify", "--data-file", str(REQUEST))
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["rule"] == "pytest failure"
+    assert '"message":"classified"' in result.stderr
+    assert stack.item(f"{repo}/{job_id}") is not None
+
+
+def test_invoke_no_write_leaves_the_table_alone(stack: Stack) -> None:
+    _, job_id = shipped_job()
+    stack.put_log(f"log/{job_id}", FAILING_LOG)
+    result = run_logsorter("invoke", "classify", "--data-file", str(REQUEST), "--no-write")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["statusCode"] == 200
+    assert stack.all_items() == []
+
+
+def test_invoke_rejects_bad_input_in_one_line(stack: Stack, tmp_path: Path) -> None:
+    broken = tmp_path / "event.json"
+    broken.write_text("{")
+    result = run_logsorter("invoke", "classify", "--data-file", str(broken))
+    assert result.returncode == 2
+    assert result.stderr.startswith("logsorter: error: ")
+    assert result.stderr.count("\n") == 1
+    result = run_logsorter("invoke", "classify", "--data-file", str(tmp_path / "absent.json"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.fixture
+def classify_function(stack: Stack, aws: str) -> Iterator[LambdaRuntimeEmulator]:
+    with lambda_function("logsorter.handlers.classify", {}, function_name="classify") as emulator:
+        yield emulator
+
+
+def invoke_over_http(emulator: LambdaRuntimeEmulator, event: object) -> tuple[object, str]:
+    """The container emulator's route: the response and its error header."""
+    request = urllib.request.Request(
+        emulator.invoke_url, data=json.dumps(event).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=120) as reply:
+        return json.loads(reply.read()), reply.headers.get("X-Amz-Function-Error", "")
+
+
+def test_handler_under_the_runtime_interface_client(
+    stack: Stack, classify_function: LambdaRuntimeEmulator
+) -> None:
+    stack.put_log("log/2001", FAILING_LOG)
+    response, error = invoke_over_http(classify_function, api_event(job_id=2001))
+    assert error == ""
+    assert isinstance(response, dict)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["rule"] == "pytest failure"
+    assert stack.item("pytorch/pytorch/2001") is not None
+
+    response, _ = invoke_over_http(classify_function, api_event(job_id=2002))
+    assert isinstance(response, dict)
+    assert response["statusCode"] == 404
+
+    batch = {
+        "Records": [
+            sqs_message("good", json.dumps({"job_id": 2001})),
+            sqs_message("bad", "not json"),
+        ]
+    }
+    response, _ = invoke_over_http(classify_function, batch)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+
+
+def test_a_missing_handler_fails_each_invocation_as_lambda_does(aws: str) -> None:
+    with lambda_function("logsorter.handlers.no_such_handler", {}) as emulator:
+        response, error = invoke_over_http(emulator, {"job_id": 1})
+    assert error == "Unhandled"
+    assert isinstance(response, dict)
+    assert response["errorType"] == "Runtime.HandlerNotFound"

@@ -1,0 +1,139 @@
+"""Inputs for the engine benchmarks, and a summary of speedups and throughput.
+
+The inputs are the real CI logs of the shared corpus; the large one is the
+successful job repeated to about 100 MB, built once per session, because a
+log where nothing matches is the case where every line must be looked at.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from baseline_re import BaselineRuleSet
+from logsorter import RuleSet, _core
+
+Classifier = Callable[[bytes], Any]
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+BENCH_LOGS = SHARED / "bench"
+UPSTREAM_RULESET = SHARED / "compat" / "upstream-ruleset.toml"
+BIG_LOG_BYTES = 100 * 1000 * 1000
+
+#: Median seconds per (group, implementation), filled in by the benchmarks.
+MEDIANS: dict[str, dict[str, float]] = defaultdict(dict)
+#: Uncompressed size of each group's input, for MB/s.
+INPUT_BYTES: dict[str, int] = {}
+
+
+@dataclass(frozen=True)
+class BenchLog:
+    """A log as it is handed to the classifier, with its uncompressed size."""
+
+    data: bytes
+    text_bytes: int
+
+
+@pytest.fixture(scope="session")
+def upstream_rulesets() -> tuple[RuleSet, BaselineRuleSet]:
+    if not UPSTREAM_RULESET.is_file():
+        pytest.skip(f"{UPSTREAM_RULESET} is absent")
+    return RuleSet.from_file(UPSTREAM_RULESET), BaselineRuleSet.from_file(UPSTREAM_RULESET)
+
+
+def read_bench_log(name: str) -> bytes:
+    path = BENCH_LOGS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def failing_job_log() -> BenchLog:
+    data = read_bench_log("ci-log-pytest-failure.txt.gz")
+    return BenchLog(data, len(gzip.decompress(data)))
+
+
+@pytest.fixture(scope="session")
+def passing_job_log() -> BenchLog:
+    data = read_bench_log("ci-log-success.txt.gz")
+    return BenchLog(data, len(gzip.decompress(data)))
+
+
+@pytest.fixture(scope="session")
+def big_plain_log() -> BenchLog:
+    text = gzip.decompress(read_bench_log("ci-log-success.txt.gz"))
+    data = text * -(-BIG_LOG_BYTES // len(text))
+    return BenchLog(data, len(data))
+
+
+@pytest.fixture(scope="session")
+def big_gzip_log(big_plain_log: BenchLog) -> BenchLog:
+    return BenchLog(gzip.compress(big_plain_log.data, compresslevel=6), big_plain_log.text_bytes)
+
+
+def classifier(implementation: str, rulesets: tuple[RuleSet, BaselineRuleSet]) -> Classifier:
+    engine, baseline = rulesets
+    if implementation == "engine":
+        return engine.classify
+    if implementation == "naive":
+        return partial(_core.naive_classify, engine)
+    return baseline.classify
+
+
+@pytest.fixture
+def measure(
+    benchmark: Any,
+    request: pytest.FixtureRequest,
+    upstream_rulesets: tuple[RuleSet, BaselineRuleSet],
+) -> Callable[..., None]:
+    """Times one implementation on the log fixture named ``log``, checks its
+    verdict against the engine's, and records the median for the summary.
+    ``rounds`` fixes the number of rounds for inputs too slow to calibrate on."""
+
+    def run(group: str, implementation: str, log: str, rounds: int | None = None) -> None:
+        bench_log: BenchLog = request.getfixturevalue(log)
+        classify = classifier(implementation, upstream_rulesets)
+        if rounds is None:
+            verdict = benchmark(classify, bench_log.data)
+        else:
+            verdict = benchmark.pedantic(
+                classify, args=(bench_log.data,), rounds=rounds, iterations=1
+            )
+        expected = upstream_rulesets[0].classify(bench_log.data)
+        assert (verdict and verdict.to_dict()) == (expected and expected.to_dict())
+        if benchmark.stats is not None:
+            median = benchmark.stats.stats.median
+            benchmark.extra_info["MB/s"] = round(bench_log.text_bytes / 1e6 / median, 1)
+            MEDIANS[group][implementation] = median
+            INPUT_BYTES[group] = bench_log.text_bytes
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not MEDIANS:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("engine speedups and throughput (medians, one thread)")
+    for group, medians in MEDIANS.items():
+        megabytes = INPUT_BYTES[group] / 1e6
+        parts = [f"{group} ({megabytes:.1f} MB):"]
+        parts += [
+            f"{name} {seconds * 1e3:.1f} ms = {megabytes / seconds:.0f} MB/s"
+            for name, seconds in medians.items()
+        ]
+        engine = medians.get("engine")
+        if engine is not None:
+            parts += [
+                f"engine is {medians[other] / engine:.1f}x {other}"
+                for other in ("naive", "baseline")
+                if other in medians
+            ]
+        write("  ".join(parts))

@@ -1,0 +1,47 @@
+"""The one-pass engine beside the naive Rust scan and the plain-``re`` baseline,
+on the same real CI logs with the upstream ruleset.
+
+Each group is one input; within it the three implementations are timed in the
+same run, so the table compares them directly. Every timed call's verdict is
+also checked against the engine's, so a fast wrong answer cannot pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+IMPLEMENTATIONS = ("engine", "naive", "baseline")
+#: Rounds for the 100 MB inputs; the baseline takes over a minute per round.
+BIG_ROUNDS = {"engine": 5, "naive": 3, "baseline": 1}
+
+Measure = Callable[..., None]
+
+
+@pytest.mark.benchmark(group="pytest-failure log")
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_pytest_failure_log(measure: Measure, implementation: str) -> None:
+    measure("pytest-failure log", implementation, "failing_job_log")
+
+
+@pytest.mark.benchmark(group="success log")
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_success_log(measure: Measure, implementation: str) -> None:
+    measure("success log", implementation, "passing_job_log")
+
+
+@pytest.mark.slow
+@pytest.mark.benchmark(group="100 MB no-match log, plain")
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_big_plain_log(measure: Measure, implementation: str) -> None:
+    group = "100 MB no-match log, plain"
+    measure(group, implementation, "big_plain_log", rounds=BIG_ROUNDS[implementation])
+
+
+@pytest.mark.slow
+@pytest.mark.benchmark(group="100 MB no-match log, gzip")
+@pytest.mark.parametrize("implementation", ["engine", "naive"])
+def test_big_gzip_log(measure: Measure, implementation: str) -> None:
+    group = "100 MB no-match log, gzip"
+    measure(group, implementation, "big_gzip_log", rounds=BIG_ROUNDS[implementation])

@@ -34,6 +34,8 @@ SCCACHE_END = (
 TEXT_PIECES = [
     "error: boom",
     "error",
+    "ERROR",
+    "Error: X",
     "FAILED test_a.py::test_one",
     "FAILED",
     "make all",
@@ -44,7 +46,9 @@ TEXT_PIECES = [
     " ",
     "  ",
     "\t",
+    "\u00a0",
     "x",
+    "x" * 70,
     "caf\u00e9 \u2603",
     "\U0001f600",
     "\u0662\u0660",
@@ -142,7 +146,12 @@ PATTERN_ATOMS = [
     r"\(",
     r"\]",
     r"\r",
+    r"\b",
+    "(?i:error)",
+    "(?i:failed)",
 ]
+#: Patterns that match empty lines, or every line.
+DEGENERATE_PATTERNS = ["^$", "", "^", "$", r"^\s*$", "(x)?"]
 
 
 @st.composite
@@ -173,7 +182,15 @@ def toml_string(text: str) -> str:
 
 @st.composite
 def rulesets(draw: st.DrawFn) -> str:
-    rules = draw(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), patterns()), max_size=6))
+    rules = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c", "d"]),
+                st.one_of(patterns(), st.sampled_from(DEGENERATE_PATTERNS)),
+            ),
+            max_size=6,
+        )
+    )
     toml = "".join(
         f"[[rule]]\nname = '{name}'\npattern = {toml_string(pattern)}\n" for name, pattern in rules
     )

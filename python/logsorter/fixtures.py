@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from logsorter import Match, RuleSet
@@ -78,12 +78,8 @@ class Fixture:
         match = ruleset.classify(self.log, context_depth=0)
         return Outcome(self, self.expected, Verdict.of(match), match)
 
-    def render(self) -> str:
-        """The file text, with the marker on the expected line."""
-        lines = list(self.lines)
-        if self.expected.line_num is not None:
-            index = self.log_line_indexes[self.expected.line_num - 1]
-            lines[index] = MATCH_PREFIX + lines[index]
+    def text_with_lines(self, lines: list[str]) -> str:
+        """The file text with ``lines`` in place of its lines."""
         text = "\n".join(lines)
         return text + "\n" if self.ends_with_newline else text
 
@@ -183,7 +179,7 @@ def bless(outcome: Outcome) -> str:
     ruleset gave."""
     fixture, match = outcome.fixture, outcome.match
     if match is None:
-        return replace(fixture, expected=Verdict(None)).render()
+        return fixture.text_with_lines(fixture.lines)
     index = fixture.log_line_indexes[match.line_num - 1]
     raw = fixture.lines[index]
     if OPEN in raw or CLOSE in raw:
@@ -198,8 +194,7 @@ def bless(outcome: Outcome) -> str:
         raise FixtureError(f"{where}: captures {match.captures!r} cannot be expressed by markers")
     lines = list(fixture.lines)
     lines[index] = MATCH_PREFIX + marked
-    text = "\n".join(lines)
-    return text + "\n" if fixture.ends_with_newline else text
+    return fixture.text_with_lines(lines)
 
 
 def mark_captures(raw: str, match: Match) -> str:

@@ -1,17 +1,27 @@
-//! Classification in one pass. Every pattern (ignore lines, ignore regions and
-//! rules) goes into one multi-pattern automaton that runs over the whole
-//! normalized buffer to find candidate lines; only those lines are then
-//! checked pattern by pattern. A log where nothing matches is read once.
+//! Classification in one pass over the log as it came. Every pattern (ignore
+//! lines, ignore regions and rules) contributes literals one of which each of
+//! its matches must contain; a SIMD search for all of them, plus one
+//! multi-pattern automaton for the patterns without such literals, finds the
+//! candidate lines. Only those lines are normalized and checked pattern by
+//! pattern, so a log where nothing matches is read once and never copied.
+//!
+//! Normalization only deletes a timestamp prefix, escape sequences and a final
+//! `\r`. A line without escape sequences therefore holds its normalized text
+//! as one piece and is found in place. Lines with escape sequences (which may
+//! split a literal) are normalized into a side buffer that is searched the
+//! same way.
 
+use memchr::{memchr, memchr2, memrchr};
 use regex::{Regex, RegexSet};
 use regex_automata::meta;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
 use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
-use regex_syntax::hir::{Hir, HirKind, Look};
+use regex_syntax::hir::{Hir, HirKind, Look, Repetition};
 
 use crate::error::{Error, Result};
-use crate::normalize::NormalizedLog;
+use crate::normalize::{self, NormalizedLog, TIMESTAMP_PATTERN};
+use crate::prefilter::{required_literals, LiteralSearch};
 use crate::ruleset::{IgnoreRegion, Rule, RuleSet};
 
 pub const DEFAULT_CONTEXT_DEPTH: usize = 12;
@@ -35,8 +45,11 @@ pub struct Verdict {
 /// The compiled automata shared by every classification with a ruleset.
 #[derive(Debug)]
 pub(crate) struct Scanner {
-    /// Finds lines where any pattern matches, over the whole buffer at once.
-    candidates: meta::Regex,
+    /// Finds the literals required by the patterns that have some.
+    literals: LiteralSearch,
+    /// Finds lines where a pattern without required literals may match, over
+    /// the raw log: it tolerates what normalization would delete.
+    residual: Option<meta::Regex>,
     /// Tells which patterns match one candidate line.
     per_line: RegexSet,
     layout: PatternLayout,
@@ -76,23 +89,26 @@ impl Scanner {
             .collect();
         let hirs = patterns
             .iter()
-            .map(|p| regex_syntax::Parser::new().parse(p).map(confine_to_line))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|err| Error::TooBig(err.to_string()))?;
-        let candidates = meta::Regex::builder()
-            .configure(
-                meta::Config::new()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .nfa_size_limit(Some(64 << 20))
-                    .hybrid_cache_capacity(64 << 20),
-            )
-            .syntax(syntax::Config::new())
-            .build_many_from_hir(&hirs)
-            .map_err(|err| {
-                Error::TooBig(format!(
-                    "the rules together are too large to compile: {err}"
-                ))
-            })?;
+            .map(|p| {
+                regex_syntax::Parser::new()
+                    .parse(p)
+                    .map(|hir| confine_to_line(hir, &|look| Hir::look(line_look(look))))
+                    .map_err(|err| Error::TooBig(err.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let literal_sets: Vec<_> = hirs.iter().map(required_literals).collect();
+        let residual_hirs: Vec<Hir> = hirs
+            .into_iter()
+            .zip(&literal_sets)
+            .filter(|(_, literals)| literals.is_none())
+            .map(|(hir, _)| confine_to_line(hir, &raw_line_look))
+            .collect();
+        let residual = if residual_hirs.is_empty() {
+            None
+        } else {
+            Some(build_residual(&residual_hirs)?)
+        };
+        let literals = LiteralSearch::new(literal_sets.into_iter().flatten());
         let per_line = RegexSet::new(&patterns).map_err(|err| {
             Error::TooBig(format!(
                 "the rules together are too large to compile: {err}"
@@ -103,18 +119,70 @@ impl Scanner {
             regions: regions.len(),
         };
         Ok(Self {
-            candidates,
+            literals,
+            residual,
             per_line,
             layout,
         })
     }
 }
 
-/// Rewrites a pattern so that, run over the whole buffer, it can only match
-/// within one line, exactly where it would match that line on its own:
-/// classes lose `\n`, a literal `\n` can never match, and text anchors become
-/// line anchors.
-fn confine_to_line(hir: Hir) -> Hir {
+fn build_residual(hirs: &[Hir]) -> Result<meta::Regex> {
+    meta::Regex::builder()
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .nfa_size_limit(Some(64 << 20))
+                .hybrid_cache_capacity(64 << 20),
+        )
+        .syntax(syntax::Config::new())
+        .build_many_from_hir(hirs)
+        .map_err(|err| {
+            Error::TooBig(format!(
+                "the rules together are too large to compile: {err}"
+            ))
+        })
+}
+
+/// Text anchors become line anchors: a line never contains `\n`.
+fn line_look(look: Look) -> Look {
+    match look {
+        Look::Start => Look::StartLF,
+        Look::End => Look::EndLF,
+        other => other,
+    }
+}
+
+/// A line anchor as it must read on a raw line, where the normalized line may
+/// sit after a timestamp and before a `\r`. Other assertions see the same on
+/// both sides (a timestamp ends with a space, `\r` is no word character).
+fn raw_line_look(look: Look) -> Hir {
+    let optional = |hir: Hir| {
+        Hir::repetition(Repetition {
+            min: 0,
+            max: Some(1),
+            greedy: true,
+            sub: Box::new(hir),
+        })
+    };
+    let timestamp = || {
+        regex_syntax::Parser::new()
+            .parse(TIMESTAMP_PATTERN)
+            .expect("valid timestamp pattern")
+    };
+    match line_look(look) {
+        start @ (Look::StartLF | Look::StartCRLF) => {
+            Hir::concat(vec![Hir::look(start), optional(timestamp())])
+        }
+        Look::EndLF => Hir::concat(vec![optional(Hir::literal(*b"\r")), Hir::look(Look::EndLF)]),
+        other => Hir::look(other),
+    }
+}
+
+/// Rewrites a pattern so that, run over many lines at once, it can only match
+/// within one line, where it would match that line on its own: classes lose
+/// `\n`, a literal `\n` can never match, and assertions become `looks` of them.
+fn confine_to_line(hir: Hir, looks: &dyn Fn(Look) -> Hir) -> Hir {
     match hir.into_kind() {
         HirKind::Class(Class::Unicode(mut class)) => {
             class.difference(&ClassUnicode::new([ClassUnicodeRange::new('\n', '\n')]));
@@ -125,26 +193,27 @@ fn confine_to_line(hir: Hir) -> Hir {
             Hir::class(Class::Bytes(class))
         }
         HirKind::Literal(lit) if lit.0.contains(&b'\n') => Hir::fail(),
-        HirKind::Look(Look::Start) => Hir::look(Look::StartLF),
-        HirKind::Look(Look::End) => Hir::look(Look::EndLF),
+        HirKind::Look(look) => looks(look),
         HirKind::Repetition(mut rep) => {
-            rep.sub = Box::new(confine_to_line(*rep.sub));
+            rep.sub = Box::new(confine_to_line(*rep.sub, looks));
             Hir::repetition(rep)
         }
         HirKind::Capture(mut cap) => {
-            cap.sub = Box::new(confine_to_line(*cap.sub));
+            cap.sub = Box::new(confine_to_line(*cap.sub, looks));
             Hir::capture(cap)
         }
-        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(confine_to_line).collect()),
-        HirKind::Alternation(subs) => {
-            Hir::alternation(subs.into_iter().map(confine_to_line).collect())
-        }
-        kind @ (HirKind::Empty | HirKind::Literal(_) | HirKind::Look(_)) => match kind {
-            HirKind::Empty => Hir::empty(),
-            HirKind::Literal(lit) => Hir::literal(lit.0),
-            HirKind::Look(look) => Hir::look(look),
-            _ => unreachable!("matched above"),
-        },
+        HirKind::Concat(subs) => Hir::concat(
+            subs.into_iter()
+                .map(|sub| confine_to_line(sub, looks))
+                .collect(),
+        ),
+        HirKind::Alternation(subs) => Hir::alternation(
+            subs.into_iter()
+                .map(|sub| confine_to_line(sub, looks))
+                .collect(),
+        ),
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(lit) => Hir::literal(lit.0),
     }
 }
 
@@ -217,58 +286,188 @@ impl RegionTracker {
     }
 }
 
-/// For each rule, the last kept line it matches (0-based), if any.
+/// A line of the raw log: its 0-based number and the offset of its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LineRef {
+    index: usize,
+    start: usize,
+}
+
+/// For each rule, the last kept line it matches, if any.
 pub(crate) struct Scan {
-    pub(crate) last_match: Vec<Option<usize>>,
+    pub(crate) last_match: Vec<Option<LineRef>>,
     pub(crate) kept: KeptLines,
+}
+
+/// One of the searches whose hits make a line a candidate.
+#[derive(Debug, Clone, Copy)]
+enum HitSource {
+    /// A batch of the required literals.
+    Literals(usize),
+    /// The automaton of the patterns without required literals.
+    Residual,
+    /// The first byte of an escape sequence: such a line must be normalized
+    /// before it can be searched.
+    Escape,
+}
+
+/// Lines with escape sequences, normalized one after the other, each ended by
+/// `\n`, so that they can be searched like the raw log.
+#[derive(Debug, Default)]
+struct EscapedLines {
+    text: String,
+    starts: Vec<usize>,
+    lines: Vec<LineRef>,
+}
+
+impl EscapedLines {
+    fn push(&mut self, raw: &str, line: LineRef) {
+        self.starts.push(self.text.len());
+        self.lines.push(line);
+        normalize::push_normalized_line(raw, line.start, &mut self.text);
+        self.text.push('\n');
+    }
+
+    fn line_at(&self, offset: usize) -> LineRef {
+        self.lines[self.starts.partition_point(|&start| start <= offset) - 1]
+    }
+}
+
+impl Scanner {
+    fn sources(&self, with_escapes: bool) -> Vec<HitSource> {
+        let literals = (0..self.literals.batch_count()).map(HitSource::Literals);
+        let residual = self.residual.is_some().then_some(HitSource::Residual);
+        let escapes = with_escapes.then_some(HitSource::Escape);
+        literals.chain(residual).chain(escapes).collect()
+    }
+
+    fn find(&self, source: HitSource, text: &[u8], at: usize) -> Option<usize> {
+        match source {
+            HitSource::Literals(batch) => self.literals.find_in_batch(batch, text, at),
+            HitSource::Residual => self
+                .residual
+                .as_ref()?
+                .search_half(&Input::new(text).range(at..))
+                .map(|found| found.offset()),
+            HitSource::Escape => memchr2(0x1B, 0xC2, &text[at..]).map(|i| at + i),
+        }
+    }
+
+    /// Calls `found` with the start and end of each line of `text` (lines
+    /// ended by `\n`) where any of `sources` hits, once per line, in order.
+    fn for_each_hit_line(
+        &self,
+        text: &[u8],
+        sources: &[HitSource],
+        mut found: impl FnMut(usize, usize),
+    ) {
+        // Each source's next hit at or after where it last searched
+        // (`usize::MAX`: none left), so that none searches the same bytes twice.
+        let mut next: Vec<Option<usize>> = vec![None; sources.len()];
+        let mut at = 0;
+        while at <= text.len() {
+            let hit = sources
+                .iter()
+                .zip(&mut next)
+                .map(|(&source, cached)| match *cached {
+                    Some(hit) if hit >= at => hit,
+                    _ => *cached.insert(self.find(source, text, at).unwrap_or(usize::MAX)),
+                })
+                .min()
+                .unwrap_or(usize::MAX);
+            // An empty match after the final `\n` is on no line.
+            let past_last_line = hit == text.len() && matches!(text.last(), None | Some(b'\n'));
+            if hit == usize::MAX || past_last_line {
+                return;
+            }
+            let start = memrchr(b'\n', &text[..hit]).map_or(0, |i| i + 1);
+            let end = memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
+            found(start, end);
+            at = end + 1;
+        }
+    }
+
+    /// The lines of `raw` where some pattern may match, in order.
+    fn candidate_lines(&self, raw: &str) -> Vec<LineRef> {
+        let bytes = raw.as_bytes();
+        let mut candidates = Vec::new();
+        let mut escaped = EscapedLines::default();
+        let mut counted = LineRef { index: 0, start: 0 };
+        self.for_each_hit_line(bytes, &self.sources(true), |start, end| {
+            counted = LineRef {
+                index: counted.index + count_newlines(&bytes[counted.start..start]),
+                start,
+            };
+            if memchr2(0x1B, 0xC2, &bytes[start..end]).is_some() {
+                escaped.push(raw, counted);
+            } else {
+                candidates.push(counted);
+            }
+        });
+        self.for_each_hit_line(escaped.text.as_bytes(), &self.sources(false), |start, _| {
+            candidates.push(escaped.line_at(start));
+        });
+        candidates.sort_unstable();
+        candidates
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
+}
+
+/// The lines of `raw` from `line` back to the first, nearest first.
+fn lines_back(raw: &str, line: LineRef) -> impl Iterator<Item = LineRef> + '_ {
+    std::iter::successors(Some(line), |line| {
+        (line.start > 0).then(|| LineRef {
+            index: line.index - 1,
+            start: memrchr(b'\n', &raw.as_bytes()[..line.start - 1]).map_or(0, |i| i + 1),
+        })
+    })
+}
+
+fn normalized_line(raw: &str, line: LineRef) -> String {
+    let mut text = String::new();
+    normalize::push_normalized_line(raw, line.start, &mut text);
+    text
 }
 
 impl RuleSet {
     pub fn classify(&self, data: &str, context_depth: usize) -> Option<Verdict> {
-        let log = NormalizedLog::new(data);
-        let scan = self.scan(&log);
+        let scan = self.scan(data);
         let (rule_index, line) = scan
             .last_match
             .iter()
             .enumerate()
             .find_map(|(i, l)| l.map(|l| (i, l)))?;
-        Some(self.verdict(&log, &scan.kept, rule_index, line, context_depth))
+        Some(self.raw_verdict(data, &scan.kept, rule_index, line, context_depth))
     }
 
     /// Every rule's last match, in priority order.
     pub fn classify_all(&self, data: &str, context_depth: usize) -> Vec<Verdict> {
-        let log = NormalizedLog::new(data);
-        let scan = self.scan(&log);
+        let scan = self.scan(data);
         scan.last_match
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| l.map(|l| self.verdict(&log, &scan.kept, i, l, context_depth)))
+            .filter_map(|(i, l)| l.map(|l| self.raw_verdict(data, &scan.kept, i, l, context_depth)))
             .collect()
     }
 
-    fn scan(&self, log: &NormalizedLog) -> Scan {
+    fn scan(&self, raw: &str) -> Scan {
         let scanner = &self.scanner;
         let layout = scanner.layout;
         let mut last_match = vec![None; self.rules.len()];
         let mut regions = RegionTracker::default();
         let mut hits = vec![false; scanner.per_line.len()];
-        let text = log.text();
-        let mut at = 0;
-        while log.line_count() > 0 && at <= text.len() {
-            let Some(found) = scanner
-                .candidates
-                .search_half(&Input::new(text).range(at..))
-            else {
-                break;
-            };
-            let line = log.line_of_offset(found.offset());
+        let mut text = String::new();
+        for line in scanner.candidate_lines(raw) {
+            text.clear();
+            normalize::push_normalized_line(raw, line.start, &mut text);
             hits.fill(false);
-            scanner
-                .per_line
-                .matches_read_at(&mut hits, log.line(line), 0);
+            scanner.per_line.matches_read_at(&mut hits, &text, 0);
             let ignored = hits[..layout.ignore_lines].iter().any(|&h| h);
             let starts = (0..layout.regions).find(|&r| hits[layout.region_start(r)]);
-            if regions.feed(line, ignored, starts, |r| hits[layout.region_end(r)]) {
+            if regions.feed(line.index, ignored, starts, |r| hits[layout.region_end(r)]) {
                 for (rule, _) in hits[layout.first_rule()..]
                     .iter()
                     .enumerate()
@@ -277,12 +476,29 @@ impl RuleSet {
                     last_match[rule] = Some(line);
                 }
             }
-            at = log.line_end(line) + 1;
         }
         Scan {
             last_match,
             kept: regions.finish(),
         }
+    }
+
+    fn raw_verdict(
+        &self,
+        raw: &str,
+        kept: &KeptLines,
+        rule_index: usize,
+        line: LineRef,
+        context_depth: usize,
+    ) -> Verdict {
+        let context = lines_back(raw, line)
+            .filter(|l| {
+                kept.is_kept(l.index) && normalize::normalized_starts_with(raw, l.start, '+')
+            })
+            .take(context_depth)
+            .map(|l| normalized_line(raw, l))
+            .collect();
+        self.verdict_from(rule_index, line.index, normalized_line(raw, line), context)
     }
 
     pub(crate) fn verdict(
@@ -293,9 +509,24 @@ impl RuleSet {
         line: usize,
         context_depth: usize,
     ) -> Verdict {
+        let context = (0..=line)
+            .rev()
+            .filter(|&i| log.line(i).starts_with('+') && kept.is_kept(i))
+            .take(context_depth)
+            .map(|i| log.line(i).to_owned())
+            .collect();
+        self.verdict_from(rule_index, line, log.line(line).to_owned(), context)
+    }
+
+    fn verdict_from(
+        &self,
+        rule_index: usize,
+        line: usize,
+        text: String,
+        context: Vec<String>,
+    ) -> Verdict {
         let rule = &self.rules[rule_index];
-        let text = log.line(line);
-        let captures = rule.regex.captures(text).map_or_else(Vec::new, |caps| {
+        let captures = rule.regex.captures(&text).map_or_else(Vec::new, |caps| {
             if caps.len() == 1 {
                 vec![caps[0].to_owned()]
             } else {
@@ -306,16 +537,10 @@ impl RuleSet {
                     .collect()
             }
         });
-        let context = (0..=line)
-            .rev()
-            .filter(|&i| log.line(i).starts_with('+') && kept.is_kept(i))
-            .take(context_depth)
-            .map(|i| log.line(i).to_owned())
-            .collect();
         Verdict {
             rule_index,
             rule: rule.name.clone(),
-            line: text.to_owned(),
+            line: text,
             line_num: line + 1,
             captures,
             context,
@@ -399,6 +624,38 @@ mod tests {
         let all = rs.classify_all("b1\na1\nb2\n", 12);
         let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
         assert_eq!(got, [("a", 2), ("b", 3)]);
+    }
+
+    #[test]
+    fn raw_lines_are_matched_through_timestamps_carriage_returns_and_escapes() {
+        // `count` and `dash` have no required literal, so the residual automaton
+        // finds them in the raw log; `split` is a literal cut by escapes.
+        let rs = ruleset(&[
+            ("count", r"^\d+ \w+$"),
+            ("dash", r"^\d+-\w+$"),
+            ("split", "^FAILED test"),
+        ]);
+        let ts = "2024-07-08T16:59:08.1747875Z ";
+        let log = format!(
+            "{ts}x 3 errors\r\n{ts}3 errors\r\n{ts}\x1b[31mFAIL\x1b[0mED test_a\r\n\
+             {ts}ok\n12-ab\n{ts}\x1b[1m7 done\n"
+        );
+        let all = rs.classify_all(&log, 12);
+        let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
+        assert_eq!(got, [("count", 6), ("dash", 5), ("split", 3)]);
+        assert_eq!(all[2].line, "FAILED test_a");
+    }
+
+    #[test]
+    fn context_is_read_back_from_the_raw_log() {
+        let rs = ruleset(&[("err", "^error")]);
+        let ts = "2024-07-08T16:59:08.1747875Z ";
+        let log = format!("{ts}+ one\n{ts}\x1b[36m+ two\x1b[0m\nx+\n{ts}error\n");
+        let v = rs.classify(&log, 12).unwrap();
+        assert_eq!(
+            (v.line_num, v.context),
+            (4, vec!["+ two".to_owned(), "+ one".to_owned()])
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod error;
 pub mod lint;
 pub mod naive;
 pub mod normalize;
+pub mod prefilter;
 pub mod ruleset;
 pub mod upload;
 

@@ -63,13 +63,36 @@ impl NormalizedLog {
     }
 }
 
+/// Appends the normalized line of `raw` that starts at byte `start` to `out`:
+/// the engine normalizes only the lines it needs.
+pub fn push_normalized_line(raw: &str, start: usize, out: &mut String) {
+    normalize_line_into(raw, start, out);
+}
+
+/// Whether the line of `raw` starting at `start` begins with `first` once
+/// normalized. Only an escape sequence at its start can hide its first
+/// character, so only then is the line normalized to find out.
+pub fn normalized_starts_with(raw: &str, start: usize, first: char) -> bool {
+    let text = &raw[start + timestamp_len(&raw[start..])..];
+    match text.as_bytes().first() {
+        Some(0x1B | 0xC2) => {
+            let mut line = String::new();
+            push_normalized_line(raw, start, &mut line);
+            line.starts_with(first)
+        }
+        _ => text.starts_with(first),
+    }
+}
+
 const TIMESTAMP_LEN: usize = "2024-01-01T00:00:00.0000000Z ".len();
+
+/// The timestamp GitHub Actions puts before every line, unanchored.
+pub const TIMESTAMP_PATTERN: &str = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ";
 
 /// `\d` in the reference pattern is Unicode-aware; only lines that start with
 /// something non-ASCII can need it, so they alone take the slow path.
-static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ").expect("valid timestamp regex")
-});
+static TIMESTAMP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^{TIMESTAMP_PATTERN}")).expect("valid timestamp regex"));
 
 /// Length of the `YYYY-MM-DDTHH:MM:SS.fffffffZ ` prefix GitHub Actions puts
 /// on every line, or 0 when the line has none.
@@ -267,6 +290,23 @@ mod tests {
         for case in cases {
             assert_eq!(stripped(case), stripped_by_regex(case), "{case:?}");
         }
+    }
+
+    #[test]
+    fn single_lines_normalize_like_the_whole_log() {
+        let raw = "2024-07-08T16:59:08.1747875Z \x1b[1m+ make\x1b[0m\r\n+ ls\n\x1b[0mx\n\u{85}+\n";
+        let mut line = String::new();
+        let starts = [0, raw.find("+ ls").unwrap(), raw.find("\x1b[0mx").unwrap()];
+        for (index, start) in starts.into_iter().enumerate() {
+            line.clear();
+            push_normalized_line(raw, start, &mut line);
+            assert_eq!(line, lines(raw)[index]);
+        }
+        let plus: Vec<bool> = [0, starts[1], starts[2], raw.find('\u{85}').unwrap()]
+            .into_iter()
+            .map(|start| normalized_starts_with(raw, start, '+'))
+            .collect();
+        assert_eq!(plus, [true, true, false, true]);
     }
 
     #[test]

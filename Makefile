@@ -66,9 +66,38 @@ test: install ## unit tests: cargo test and pytest (not integration)
 	cargo test --quiet
 	$(PYTEST) -m "not integration" -q
 
+STACK_STATE := $(STAMPS)/stack.json
+
 .PHONY: integration
-integration: install ## integration tests (moto server, Lambda runtime emulator)
-	$(PYTEST) -m integration -q
+integration: install wheel ## integration tests, against the stack `make up` started if any
+	$(if $(wildcard $(STACK_STATE)),LOGSORTER_STACK=$(abspath $(STACK_STATE))) $(PYTEST) -m integration -q
+
+.PHONY: up
+up: install ## start the stack: compose with a Docker engine, else local processes on loopback
+	@if docker info >/dev/null 2>&1; then \
+		docker compose up --detach --build && \
+		printf '{"aws": "http://127.0.0.1:5000", "functions": {%s}}\n' \
+			'"classifier": "http://127.0.0.1:9001/2015-03-31/functions/function/invocations", "collator": "http://127.0.0.1:9002/2015-03-31/functions/function/invocations", "collator-dlq": "http://127.0.0.1:9003/2015-03-31/functions/function/invocations"' \
+			> $(STACK_STATE); \
+	else \
+		echo "no Docker engine: starting the stack as local processes (logs in $(STAMPS)/*.log)"; \
+		rm -f $(STACK_STATE); \
+		nohup $(BIN)/python -m tests.support.stack --state $(STACK_STATE) --logs $(STAMPS) \
+			> $(STAMPS)/stack.log 2>&1 & \
+		for _ in $$(seq 120); do [ -f $(STACK_STATE) ] && break; sleep 0.5; done; \
+		[ -f $(STACK_STATE) ] || { echo "the stack did not start:"; cat $(STAMPS)/stack.log; exit 1; }; \
+	fi
+	@cat $(STACK_STATE)
+
+.PHONY: down
+down: ## stop what `make up` started
+	@if [ -f $(STACK_STATE) ] && grep -q '"pid"' $(STACK_STATE); then \
+		kill $$($(BIN)/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' $(STACK_STATE)); \
+		for _ in $$(seq 60); do [ -f $(STACK_STATE) ] || break; sleep 0.5; done; \
+	elif docker info >/dev/null 2>&1; then \
+		docker compose down; \
+	fi
+	@rm -f $(STACK_STATE)
 
 .PHONY: check
 check: lint test integration ## everything CI runs

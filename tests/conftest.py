@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,12 @@ SHARED = ROOT.parent / "shared"
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """One moto server (S3, DynamoDB, SQS, ...) for the session, over HTTP."""
+    """One moto server (S3, DynamoDB, SQS, ...) for the session, over HTTP: the
+    one `make up` started when LOGSORTER_STACK names its state file, else our own."""
+    stack = os.environ.get("LOGSORTER_STACK")
+    if stack:
+        yield str(json.loads(Path(stack).read_text())["aws"])
+        return
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

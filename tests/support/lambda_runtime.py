@@ -16,14 +16,15 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -48,7 +49,9 @@ class Invocation:
 class LambdaRuntimeEmulator:
     """Hands queued events to one runtime and records its answers."""
 
-    def __init__(self, function_name: str = "function", timeout_seconds: float = 60) -> None:
+    def __init__(
+        self, function_name: str = "function", timeout_seconds: float = 60, port: int = 0
+    ) -> None:
         self.function_name = function_name
         self.timeout_seconds = timeout_seconds
         #: The runtime's report that it could not start, and its error type.
@@ -56,7 +59,7 @@ class LambdaRuntimeEmulator:
         self._pending: queue.Queue[Invocation] = queue.Queue()
         self._in_flight: dict[str, Invocation] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -206,23 +209,32 @@ def lambda_function(
     env: Mapping[str, str],
     function_name: str = "function",
     timeout_seconds: float = 60,
+    *,
+    port: int = 0,
+    log: IO[bytes] | None = None,
 ) -> Iterator[LambdaRuntimeEmulator]:
     """An emulator with ``python -m awslambdaric handler`` polling it, in a
     process whose environment is this one's plus the Lambda variables plus
     ``env``. Yields once the emulator listens; the runtime starts up behind
-    it (the first invocation waits for it)."""
-    emulator = LambdaRuntimeEmulator(function_name, timeout_seconds).start()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "awslambdaric", handler],
-        env={**os.environ, **emulator.runtime_environment(), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield emulator
-    finally:
-        process.kill()
-        output, _ = process.communicate(timeout=30)
-        emulator.stop()
-        # Shown by pytest when the test failed: the function's own log.
-        sys.stdout.write(output.decode("utf-8", "replace"))
+    it (the first invocation waits for it). The function's output goes to
+    ``log`` when given, else it is shown on stdout when the function stops
+    (pytest shows it for a failed test); a file, not a pipe, so a chatty
+    function never blocks on a full pipe."""
+    emulator = LambdaRuntimeEmulator(function_name, timeout_seconds, port).start()
+    with ExitStack() as cleanup:
+        output = log or cleanup.enter_context(tempfile.TemporaryFile())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", handler],
+            env={**os.environ, **emulator.runtime_environment(), **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield emulator
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+            emulator.stop()
+            if log is None:
+                output.seek(0)
+                sys.stdout.write(output.read().decode("utf-8", "replace"))

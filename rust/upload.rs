@@ -8,7 +8,6 @@
 //! instead of failing the whole upload.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt::Write as _;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -19,6 +18,8 @@ const BOM: &str = "\u{feff}";
 /// Hex digits kept from SHA-256 for record keys and content hashes: 128 bits
 /// make collisions negligible for any number of records a device can send.
 const HASH_HEX_LEN: usize = 32;
+/// Below this many lines per thread, spawning costs more than it saves.
+const MIN_CHUNK: usize = 2048;
 
 /// The JSON type a known field must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,25 +54,29 @@ impl FieldKind {
         }
     }
 
-    /// The value in the form the Arrow schema expects, or `None` when it has
-    /// the wrong type. `null` is accepted for every kind.
-    fn normalise(self, value: &Value) -> Option<Value> {
-        let ok = match (self, value) {
+    /// The value in the form the Arrow schema expects, or the value back when
+    /// it has the wrong type. `null` is accepted for every kind.
+    fn normalise(self, value: Value) -> std::result::Result<Value, Value> {
+        let ok = match (self, &value) {
             (_, Value::Null) => true,
             (Self::Int, Value::Number(n)) => n.is_i64(),
             (Self::Float, Value::Number(_)) | (Self::Str, Value::String(_)) => true,
             (Self::Bool, Value::Bool(_)) => true,
             (Self::Bool, Value::Number(n)) => {
                 return match n.as_i64() {
-                    Some(0) => Some(Value::Bool(false)),
-                    Some(1) => Some(Value::Bool(true)),
-                    _ => None,
+                    Some(0) => Ok(Value::Bool(false)),
+                    Some(1) => Ok(Value::Bool(true)),
+                    _ => Err(value),
                 }
             }
             (Self::StrList, Value::Array(items)) => items.iter().all(Value::is_string),
             _ => false,
         };
-        ok.then(|| value.clone())
+        if ok {
+            Ok(value)
+        } else {
+            Err(value)
+        }
     }
 }
 
@@ -148,28 +153,42 @@ pub fn parse(data: &[u8], specs: &BTreeMap<String, LogSpec>) -> Result<Parsed> {
         None => (&generic, false),
     };
 
+    let lines: Vec<(usize, &str)> = lines.collect();
     let mut parsed = Parsed {
         header,
-        ndjson: Vec::new(),
+        ndjson: Vec::with_capacity(text.len() + lines.len() * 100),
         records: 0,
         duplicates: 0,
         rejected: Vec::new(),
         longest_line: 0,
     };
-    let mut seen = HashSet::new();
-    for (line_num, line) in lines {
-        match clean_record(line, spec, known) {
-            Ok(record) => {
-                if !seen.insert(record.key.clone()) {
+    // Records are independent, so chunks are cleaned on all cores; the
+    // in-upload dedupe then walks the results in line order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk_len = lines.len().div_ceil(threads).max(MIN_CHUNK);
+    let cleaned: Vec<Vec<Cleaned>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = lines
+            .chunks(chunk_len)
+            .map(|chunk| scope.spawn(move || clean_chunk(chunk, spec, known)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("a record cleaner panicked"))
+            .collect()
+    });
+    let mut seen = HashSet::with_capacity(lines.len());
+    for item in cleaned.into_iter().flatten() {
+        match item {
+            Cleaned::Record { key, line } => {
+                if seen.insert(key) {
+                    parsed.longest_line = parsed.longest_line.max(line.len());
+                    parsed.ndjson.extend_from_slice(&line);
+                    parsed.records += 1;
+                } else {
                     parsed.duplicates += 1;
-                    continue;
                 }
-                let start = parsed.ndjson.len();
-                record.write(line_num, &mut parsed.ndjson);
-                parsed.longest_line = parsed.longest_line.max(parsed.ndjson.len() - start);
-                parsed.records += 1;
             }
-            Err(reason) => parsed.rejected.push(Rejected { line_num, reason }),
+            Cleaned::Rejected(rejected) => parsed.rejected.push(rejected),
         }
     }
     Ok(parsed)
@@ -224,40 +243,42 @@ fn parse_header(line_num: usize, line: &str) -> Result<Header> {
     })
 }
 
-struct CleanRecord {
-    known: Vec<(String, Value)>,
-    extra: Option<String>,
-    key: String,
-    content_hash: String,
+enum Cleaned {
+    /// The output line (newline included) and the record's identity hash.
+    Record {
+        key: String,
+        line: Vec<u8>,
+    },
+    Rejected(Rejected),
 }
 
-impl CleanRecord {
-    fn write(&self, line_num: usize, out: &mut Vec<u8>) {
-        let mut object = serde_json::Map::new();
-        for (name, value) in &self.known {
-            object.insert(name.clone(), value.clone());
-        }
-        object.insert(
-            "extra".into(),
-            self.extra.clone().map_or(Value::Null, Value::String),
-        );
-        object.insert("record_key".into(), Value::String(self.key.clone()));
-        object.insert(
-            "content_hash".into(),
-            Value::String(self.content_hash.clone()),
-        );
-        object.insert("line_num".into(), Value::from(line_num));
-        // Writing a Map of plain values into a Vec cannot fail.
-        serde_json::to_writer(&mut *out, &Value::Object(object)).expect("in-memory JSON");
-        out.push(b'\n');
-    }
+fn clean_chunk(lines: &[(usize, &str)], spec: &LogSpec, known: bool) -> Vec<Cleaned> {
+    lines
+        .iter()
+        .map(
+            |&(line_num, line)| match clean_record(line_num, line, spec, known) {
+                Ok((key, line)) => Cleaned::Record { key, line },
+                Err(reason) => Cleaned::Rejected(Rejected { line_num, reason }),
+            },
+        )
+        .collect()
 }
 
+fn push_field(out: &mut Vec<u8>, name: &str, value: &impl serde::Serialize) {
+    out.push(if out.is_empty() { b'{' } else { b',' });
+    // Strings and JSON values always serialise into a Vec.
+    serde_json::to_writer(&mut *out, name).expect("in-memory JSON");
+    out.push(b':');
+    serde_json::to_writer(&mut *out, value).expect("in-memory JSON");
+}
+
+/// The record's identity hash and its output line.
 fn clean_record(
+    line_num: usize,
     line: &str,
     spec: &LogSpec,
     known_type: bool,
-) -> std::result::Result<CleanRecord, String> {
+) -> std::result::Result<(String, Vec<u8>), String> {
     let value: Value = serde_json::from_str(line).map_err(|err| format!("invalid JSON: {err}"))?;
     let Value::Object(mut fields) = value else {
         return Err("not a JSON object".into());
@@ -267,14 +288,14 @@ fn clean_record(
         let Some(value) = fields.remove(name) else {
             continue;
         };
-        let normalised = kind.normalise(&value).ok_or_else(|| {
+        let value = kind.normalise(value).map_err(|value| {
             format!(
                 "field {name:?} must be {}, got {}",
                 kind.describe(),
                 json_type(&value)
             )
         })?;
-        known.push((name.clone(), normalised));
+        known.push((name.as_str(), value));
     }
     let extra = (!fields.is_empty()).then(|| canonical_json(&Value::Object(fields)));
 
@@ -282,30 +303,36 @@ fn clean_record(
         let mut values = Vec::with_capacity(spec.identity.len());
         for name in &spec.identity {
             match known.iter().find(|(field, _)| field == name) {
-                Some((_, value)) if !value.is_null() => values.push(value.clone()),
+                Some((_, value)) if !value.is_null() => values.push(value),
                 _ => return Err(format!("missing identity field {name:?}")),
             }
         }
-        canonical_json(&Value::Array(values))
+        let mut text = String::from("[");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            write_canonical(value, &mut text);
+        }
+        text.push(']');
+        text
     } else {
         extra.clone().unwrap_or_else(|| "{}".into())
     };
-    let mut whole = String::with_capacity(identity.len() * 2);
+    let mut out = Vec::with_capacity(line.len() + 128);
     for (name, value) in &known {
-        let _ = write!(
-            whole,
-            "{}:{};",
-            canonical_json(&Value::String(name.clone())),
-            canonical_json(value)
-        );
+        push_field(&mut out, name, value);
     }
-    whole.push_str(extra.as_deref().unwrap_or(""));
-    Ok(CleanRecord {
-        known,
-        extra,
-        key: short_hash(&identity),
-        content_hash: short_hash(&whole),
-    })
+    // The known fields as written (in the spec's order, values canonical)
+    // plus the extras: equal records give equal bytes.
+    let content_hash = short_hash(&[&out, extra.as_deref().unwrap_or("").as_bytes()]);
+    let key = short_hash(&[identity.as_bytes()]);
+    push_field(&mut out, "extra", &extra);
+    push_field(&mut out, "record_key", &key);
+    push_field(&mut out, "content_hash", &content_hash);
+    push_field(&mut out, "line_num", &line_num);
+    out.extend_from_slice(b"}\n");
+    Ok((key, out))
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -320,11 +347,17 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
+fn short_hash(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(HASH_HEX_LEN);
     for byte in &digest[..HASH_HEX_LEN / 2] {
-        let _ = write!(hex, "{byte:02x}");
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     hex
 }

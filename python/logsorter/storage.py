@@ -10,6 +10,7 @@ atomic rename.
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import uuid
 from abc import ABC, abstractmethod
@@ -53,7 +54,9 @@ class Store(ABC):
     def get(self, key: str) -> Blob | None: ...
 
     @abstractmethod
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytes | io.BytesIO) -> None:
+        """Write ``data``; a ``BytesIO`` (read from its start) lets a large
+        body be written without another copy of it in memory."""
 
     @abstractmethod
     def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
@@ -112,7 +115,7 @@ class S3Store(Store):
         info = ObjectInfo(len(data), response["ETag"], response["LastModified"].astimezone(UTC))
         return Blob(data, info)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | io.BytesIO) -> None:
         self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data)
 
     def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
@@ -186,12 +189,12 @@ class LocalStore(Store):
         except (FileNotFoundError, IsADirectoryError):
             return None
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | io.BytesIO) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            temporary.write_bytes(data)
+            temporary.write_bytes(data.getbuffer() if isinstance(data, io.BytesIO) else data)
             temporary.replace(path)
         finally:
             temporary.unlink(missing_ok=True)

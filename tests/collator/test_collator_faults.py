@@ -4,6 +4,7 @@ bad input is reported without losing what was good."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ class CrashingStore(Store):
     def get(self, key: str) -> Blob | None:
         return self.inner.get(key)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | io.BytesIO) -> None:
         self._write()
         self.inner.put(key, data)
 
@@ -102,8 +103,8 @@ def _shape(found: dict[str, object]) -> dict[str, object]:
         if isinstance(value, list):
             shaped[key] = [{k: v for k, v in row.items() if k not in volatile} for row in value]
         elif key.endswith(".txt") and isinstance(value, bytes):
-            # The last three columns are first_seen_at, last_seen_at, source_key.
-            shaped[key] = [line.split(b"\t")[:-3] for line in value.splitlines()]
+            # The last two columns are first_seen_at and last_seen_at.
+            shaped[key] = [line.split(b"\t")[:-2] for line in value.splitlines()]
         else:
             shaped[key] = value
     return shaped

@@ -105,9 +105,14 @@ class Current:
         return _parquet(table)
 
 
+#: Columns of nearly unique values, where a dictionary only costs time.
+_NO_DICTIONARY = {"record_key", "content_hash", "extra", "body"}
+
+
 def _parquet(table: pa.Table) -> bytes:
     sink = io.BytesIO()
-    pq.write_table(table, sink)
+    dictionary = [name for name in table.column_names if name not in _NO_DICTIONARY]
+    pq.write_table(table, sink, compression="lz4", use_dictionary=dictionary)
     return sink.getvalue()
 
 

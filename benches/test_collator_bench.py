@@ -1,0 +1,142 @@
+"""A 100,000-record SMS upload merged into a 1,000,000-record current, by the
+collator and by the naive baseline (``naive_collate.py``), on a local store.
+Targets: at most 2 s, at least 5x the baseline, peak RSS under 1 GB.
+
+Every round starts from a fresh copy of the same store, so each one merges
+the same upload into the same current.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from logsorter.collator import collate_upload
+from logsorter.collator.sample import encode_upload, sms_record
+from logsorter.storage import LocalStore
+from naive_collate import naive_collate
+
+pytestmark = pytest.mark.slow
+
+CURRENT_RECORDS = 1_000_000
+UPLOAD_RECORDS = 100_000
+#: The upload resends this many records the device sent before.
+OVERLAP = 20_000
+DEVICE = "uploads/users/bench/unknown/phone1/"
+UPLOAD_KEY = DEVICE + "sms-new.ndjson"
+CURRENT_KEY = "collated_logs/current/sms/user-bench/device-phone1.parquet"
+SECONDS: dict[str, float] = {}
+
+
+def _records(rng: random.Random, start: int, count: int) -> list[dict[str, object]]:
+    return [sms_record(rng, 1_600_000_000_000 + i * 1000) for i in range(start, start + count)]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("collator-bench")
+    store = LocalStore(root)
+    rng = random.Random(11)
+    store.put(
+        DEVICE + "sms-old.ndjson",
+        encode_upload("sms", _records(rng, 0, CURRENT_RECORDS), 1).encode(),
+    )
+    collate_upload(store, DEVICE + "sms-old.ndjson")
+    start = CURRENT_RECORDS - OVERLAP
+    rng = random.Random(11)
+    _records(rng, 0, start)  # the same generator state, so the overlap repeats exactly
+    store.put(UPLOAD_KEY, encode_upload("sms", _records(rng, start, UPLOAD_RECORDS), 2).encode())
+    return root
+
+
+@pytest.fixture
+def fresh_copy(prepared: Path, tmp_path: Path) -> Callable[[], Path]:
+    """Makes a fresh copy of the prepared store; the previous one is removed."""
+    made: list[Path] = []
+
+    def make() -> Path:
+        for old in made:
+            shutil.rmtree(old, ignore_errors=True)
+        target = tmp_path / f"store-{len(made)}"
+        shutil.copytree(prepared, target)
+        made.append(target)
+        return target
+
+    return make
+
+
+def _expected_rows() -> int:
+    return CURRENT_RECORDS + UPLOAD_RECORDS - OVERLAP
+
+
+@pytest.mark.benchmark(group="100k SMS into 1M current")
+def test_collator(benchmark: pytest.FixtureRequest, fresh_copy: Callable[[], Path]) -> None:
+    stores: list[Path] = []
+
+    def setup() -> tuple[tuple[LocalStore, str], dict[str, object]]:
+        stores.append(fresh_copy())
+        return (LocalStore(stores[-1]), UPLOAD_KEY), {}
+
+    outcome = benchmark.pedantic(collate_upload, setup=setup, rounds=3)  # type: ignore[attr-defined]
+    assert outcome.added == UPLOAD_RECORDS - OVERLAP
+    assert pq.read_metadata(stores[-1] / CURRENT_KEY).num_rows == _expected_rows()
+    SECONDS["collator"] = benchmark.stats.stats.median  # type: ignore[attr-defined]
+
+
+@pytest.mark.benchmark(group="100k SMS into 1M current")
+def test_naive_baseline(benchmark: pytest.FixtureRequest, fresh_copy: Callable[[], Path]) -> None:
+    def setup() -> tuple[tuple[Path, bytes, str, Path], dict[str, object]]:
+        root = fresh_copy()
+        upload = (root / UPLOAD_KEY).read_bytes()
+        return (root / CURRENT_KEY, upload, UPLOAD_KEY, root / "naive"), {}
+
+    added = benchmark.pedantic(naive_collate, setup=setup, rounds=1)  # type: ignore[attr-defined]
+    assert added == UPLOAD_RECORDS - OVERLAP
+    SECONDS["naive"] = benchmark.stats.stats.median  # type: ignore[attr-defined]
+
+
+def test_targets() -> None:
+    if len(SECONDS) < 2:
+        pytest.skip("needs both benchmarks of this module to have run")
+    speedup = SECONDS["naive"] / SECONDS["collator"]
+    print(f"\ncollator {SECONDS['collator']:.2f} s, naive {SECONDS['naive']:.2f} s, {speedup:.1f}x")
+    assert speedup >= 5
+    assert SECONDS["collator"] <= 2.0
+
+
+MEASURE_RSS = """
+import json, resource, sys, time
+from logsorter.collator import collate_upload
+from logsorter.storage import LocalStore
+start = time.perf_counter()
+outcome = collate_upload(LocalStore(sys.argv[1]), sys.argv[2])
+seconds = time.perf_counter() - start
+peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"added": outcome.added, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+"""
+
+
+def test_peak_memory(fresh_copy: Callable[[], Path]) -> None:
+    root = fresh_copy()
+    started = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE_RSS, str(root), UPLOAD_KEY],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(run.stdout)
+    print(
+        f"\npeak RSS {result['peak_mib']:.0f} MiB, {result['seconds']:.2f} s in the subprocess "
+        f"({time.perf_counter() - started:.1f} s with start-up)"
+    )
+    assert result["added"] == UPLOAD_RECORDS - OVERLAP
+    assert result["peak_mib"] < 1024

@@ -36,16 +36,16 @@ def with_provenance(
     rows = records.num_rows
     at = pa.scalar(uploaded_at, TIMESTAMP)
 
-    def constant(value: object, type_: pa.DataType) -> pa.Array:
-        return pa.array([value], type_).take(pa.array([0] * rows, pa.int32()))
+    def repeated(value: str) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()).fill_null(0), [value])
 
     columns = {
-        "user_id": constant(upload.user_id, pa.string()),
-        "device_serial_number": constant(upload.device_serial_number, pa.string()),
-        "device_id": constant(upload.device_id, pa.string()),
-        "first_seen_at": constant(at.as_py(), TIMESTAMP),
-        "last_seen_at": constant(at.as_py(), TIMESTAMP),
-        "source_key": constant(upload.key, pa.string()),
+        "user_id": repeated(upload.user_id),
+        "device_serial_number": repeated(upload.device_serial_number),
+        "device_id": repeated(upload.device_id),
+        "first_seen_at": pa.nulls(rows, TIMESTAMP).fill_null(at),
+        "last_seen_at": pa.nulls(rows, TIMESTAMP).fill_null(at),
+        "source_key": repeated(upload.key),
     }
     schema = current_schema(log_type)
     return pa.table(

@@ -12,7 +12,7 @@
 //! same way.
 
 use memchr::{memchr, memchr2, memrchr};
-use regex::{Regex, RegexSet};
+use regex::RegexSet;
 use regex_automata::meta;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
@@ -22,9 +22,8 @@ use regex_syntax::hir::{Hir, HirKind, Look, Repetition};
 use crate::error::{Error, Result};
 use crate::normalize::{self, NormalizedLog, TIMESTAMP_PATTERN};
 use crate::prefilter::{required_literals, LiteralSearch};
-use crate::ruleset::{IgnoreRegion, Rule, RuleSet};
+use crate::ruleset::{IgnoreRegion, Pattern, Rule, RuleSet};
 
-pub const DEFAULT_CONTEXT_DEPTH: usize = 12;
 
 /// The verdict of one rule on one log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,15 +76,15 @@ impl PatternLayout {
 
 impl Scanner {
     pub(crate) fn new(
-        ignore_lines: &[Regex],
+        ignore_lines: &[Pattern],
         regions: &[IgnoreRegion],
         rules: &[Rule],
     ) -> Result<Self> {
         let patterns: Vec<&str> = ignore_lines
             .iter()
             .chain(regions.iter().flat_map(|r| [&r.start, &r.end]))
-            .chain(rules.iter().map(|r| &r.regex))
-            .map(Regex::as_str)
+            .chain(rules.iter().map(|r| &r.pattern))
+            .map(Pattern::as_str)
             .collect();
         let hirs = patterns
             .iter()
@@ -387,8 +386,40 @@ impl Scanner {
         }
     }
 
-    /// The lines of `raw` where some pattern may match, in order.
-    fn candidate_lines(&self, raw: &str) -> Vec<LineRef> {
+    /// The lines of `raw` where some pattern may match, in order. A large log
+    /// is cut at line boundaries into one piece per thread; the pieces are
+    /// searched at once and their line numbers joined up afterwards.
+    fn candidate_lines(&self, raw: &str, threads: usize) -> Vec<LineRef> {
+        let pieces = split_at_lines(raw, threads);
+        if let [whole] = pieces.as_slice() {
+            return self.candidate_lines_in(whole).0;
+        }
+        let found: Vec<(Vec<LineRef>, usize)> = std::thread::scope(|scope| {
+            let searches: Vec<_> = pieces
+                .iter()
+                .map(|piece| scope.spawn(|| self.candidate_lines_in(piece)))
+                .collect();
+            searches
+                .into_iter()
+                .map(|search| search.join().expect("a candidate search panicked"))
+                .collect()
+        });
+        let mut candidates = Vec::new();
+        let (mut first_line, mut first_byte) = (0, 0);
+        for ((lines, line_count), piece) in found.into_iter().zip(&pieces) {
+            candidates.extend(lines.into_iter().map(|line| LineRef {
+                index: first_line + line.index,
+                start: first_byte + line.start,
+            }));
+            first_line += line_count;
+            first_byte += piece.len();
+        }
+        candidates
+    }
+
+    /// The candidate lines of one piece (whole lines), in order, and how many
+    /// lines the piece has.
+    fn candidate_lines_in(&self, raw: &str) -> (Vec<LineRef>, usize) {
         let bytes = raw.as_bytes();
         let mut candidates = Vec::new();
         let mut escaped = EscapedLines::default();
@@ -408,8 +439,43 @@ impl Scanner {
             candidates.push(escaped.line_at(start));
         });
         candidates.sort_unstable();
-        candidates
+        let line_count = counted.index + count_newlines(&bytes[counted.start..]);
+        (candidates, line_count)
     }
+}
+
+/// Below this, a second thread costs more than it saves.
+const MIN_BYTES_PER_THREAD: usize = 8 << 20;
+
+/// How many threads search a log of `len` bytes: `LOGSORTER_THREADS` when set
+/// (1 gives the single-thread figures of the benchmarks), else the machine's
+/// cores, never more than the log has `MIN_BYTES_PER_THREAD` pieces.
+fn search_threads(len: usize) -> usize {
+    let wanted = std::env::var("LOGSORTER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    wanted.clamp(1, (len / MIN_BYTES_PER_THREAD).max(1))
+}
+
+/// `raw` cut into about `count` pieces of whole lines (the last one may lack
+/// its final `\n`, as the log may).
+fn split_at_lines(raw: &str, count: usize) -> Vec<&str> {
+    let mut pieces = Vec::with_capacity(count);
+    let mut rest = raw;
+    for remaining in (2..=count).rev() {
+        let target = rest.len() / remaining;
+        match memchr(b'\n', &rest.as_bytes()[target..]) {
+            Some(newline) => {
+                let (piece, tail) = rest.split_at(target + newline + 1);
+                pieces.push(piece);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    pieces.push(rest);
+    pieces
 }
 
 fn count_newlines(bytes: &[u8]) -> usize {
@@ -460,7 +526,7 @@ impl RuleSet {
         let mut regions = RegionTracker::default();
         let mut hits = vec![false; scanner.per_line.len()];
         let mut text = String::new();
-        for line in scanner.candidate_lines(raw) {
+        for line in scanner.candidate_lines(raw, search_threads(raw.len())) {
             text.clear();
             normalize::push_normalized_line(raw, line.start, &mut text);
             hits.fill(false);
@@ -526,17 +592,21 @@ impl RuleSet {
         context: Vec<String>,
     ) -> Verdict {
         let rule = &self.rules[rule_index];
-        let captures = rule.regex.captures(&text).map_or_else(Vec::new, |caps| {
-            if caps.len() == 1 {
-                vec![caps[0].to_owned()]
-            } else {
-                caps.iter()
-                    .skip(1)
-                    .flatten()
-                    .map(|m| m.as_str().to_owned())
-                    .collect()
-            }
-        });
+        let captures = rule
+            .pattern
+            .regex()
+            .captures(&text)
+            .map_or_else(Vec::new, |caps| {
+                if caps.len() == 1 {
+                    vec![caps[0].to_owned()]
+                } else {
+                    caps.iter()
+                        .skip(1)
+                        .flatten()
+                        .map(|m| m.as_str().to_owned())
+                        .collect()
+                }
+            });
         Verdict {
             rule_index,
             rule: rule.name.clone(),
@@ -656,6 +726,31 @@ mod tests {
             (v.line_num, v.context),
             (4, vec!["+ two".to_owned(), "+ one".to_owned()])
         );
+    }
+
+    #[test]
+    fn pieces_searched_on_threads_give_the_lines_of_one_search() {
+        let rs = ruleset(&[("err", "^error (\\d+)"), ("esc", "boom")]);
+        let mut log = String::new();
+        for i in 0..500 {
+            log.push_str(match i % 7 {
+                0 => "error 1\n",
+                3 => "\x1b[31mbo\x1b[0mom\n",
+                5 => "\n",
+                _ => "2024-01-01T00:00:00.0000000Z fine\r\n",
+            });
+        }
+        let one = rs.scanner.candidate_lines(&log, 1);
+        assert!(!one.is_empty());
+        for threads in [2, 3, 7, 64] {
+            assert_eq!(
+                rs.scanner.candidate_lines(&log, threads),
+                one,
+                "{threads} threads"
+            );
+        }
+        assert_eq!(split_at_lines("a\nb\nc", 5).concat(), "a\nb\nc");
+        assert_eq!(split_at_lines("", 3), [""]);
     }
 
     #[test]

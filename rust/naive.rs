@@ -12,13 +12,13 @@ pub fn classify(rules: &RuleSet, data: &str, context_depth: usize) -> Option<Ver
     let mut kept_lines = Vec::with_capacity(log.line_count());
     for line in 0..log.line_count() {
         let text = log.line(line);
-        let ignored = rules.ignore_lines.iter().any(|re| re.is_match(text));
+        let ignored = rules.ignore_lines.iter().any(|p| p.regex().is_match(text));
         let starts = rules
             .ignore_regions
             .iter()
-            .position(|r| r.start.is_match(text));
+            .position(|r| r.start.regex().is_match(text));
         if regions.feed(line, ignored, starts, |r| {
-            rules.ignore_regions[r].end.is_match(text)
+            rules.ignore_regions[r].end.regex().is_match(text)
         }) {
             kept_lines.push(line);
         }
@@ -28,7 +28,7 @@ pub fn classify(rules: &RuleSet, data: &str, context_depth: usize) -> Option<Ver
         let line = kept_lines
             .iter()
             .rev()
-            .find(|&&line| rule.regex.is_match(log.line(line)))?;
+            .find(|&&line| rule.pattern.regex().is_match(log.line(line)))?;
         Some(rules.verdict(&log, &kept, index, *line, context_depth))
     })
 }

@@ -4,7 +4,6 @@
 //! automaton that looks at every byte.
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use memchr::memmem;
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
 
@@ -156,15 +155,25 @@ fn merged_at(mut literals: Vec<Vec<u8>>, len: usize) -> Vec<Vec<u8>> {
 
 /// The literals left after dropping duplicates and every literal that
 /// contains another (a line containing it contains the shorter one too).
+/// One automaton over all of them finds, for each, whether another occurs in
+/// it, in time linear in their total length: case-insensitive patterns bring
+/// hundreds of variants, too many to compare pairwise at every load.
 fn minimal(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     literals.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     literals.dedup();
-    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(literals.len());
-    for lit in literals {
-        if !kept.iter().any(|k| memmem::find(&lit, k).is_some()) {
-            kept.push(lit);
-        }
-    }
+    let Ok(all) = AhoCorasick::new(&literals) else {
+        return literals;
+    };
+    let contains_another = |(index, lit): &(usize, &Vec<u8>)| {
+        all.find_overlapping_iter(lit.as_slice())
+            .any(|m| m.pattern().as_usize() != *index)
+    };
+    let kept: Vec<Vec<u8>> = literals
+        .iter()
+        .enumerate()
+        .filter(|entry| !contains_another(entry))
+        .map(|(_, lit)| lit.clone())
+        .collect();
     kept
 }
 

@@ -3,6 +3,7 @@
 //! compile fails the whole load, naming the rule.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -59,22 +60,53 @@ struct RegionEntry {
 #[derive(Debug)]
 pub struct Rule {
     pub name: String,
-    pub pattern: String,
-    pub regex: Regex,
+    pub pattern: Pattern,
+}
+
+/// A pattern whose syntax was checked when the ruleset loaded, compiled into
+/// its own `Regex` only on first use: classification needs one only for the
+/// winning rule's captures (candidate lines are found by the combined
+/// automata), and compiling every rule up front was most of the load time.
+#[derive(Debug)]
+pub struct Pattern {
+    text: String,
+    regex: OnceLock<Regex>,
+}
+
+impl Pattern {
+    fn parse(text: String, source: PatternSource) -> Result<Self> {
+        check_syntax(&text, source)?;
+        Ok(Self {
+            text,
+            regex: OnceLock::new(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn regex(&self) -> &Regex {
+        // Cannot fail: the syntax was checked at load, and the combined set of
+        // all patterns compiled within the size limits, so each one alone does.
+        self.regex.get_or_init(|| {
+            Regex::new(&self.text).expect("pattern checked when the ruleset loaded")
+        })
+    }
 }
 
 /// A region of the log to drop: from a line matching `start` through the
 /// next line matching `end`, both included.
 #[derive(Debug)]
 pub struct IgnoreRegion {
-    pub start: Regex,
-    pub end: Regex,
+    pub start: Pattern,
+    pub end: Pattern,
 }
 
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    pub ignore_lines: Vec<Regex>,
+    pub ignore_lines: Vec<Pattern>,
     pub ignore_regions: Vec<IgnoreRegion>,
     pub digest: String,
     pub(crate) scanner: Scanner,
@@ -114,8 +146,8 @@ impl RuleSet {
             .iter()
             .enumerate()
             .map(|(index, p)| {
-                compile(
-                    p,
+                Pattern::parse(
+                    p.clone(),
                     PatternSource::Ignore {
                         key: "lines",
                         index,
@@ -132,8 +164,8 @@ impl RuleSet {
                     index,
                 };
                 Ok(IgnoreRegion {
-                    start: compile(start, source.clone())?,
-                    end: compile(end, source)?,
+                    start: Pattern::parse(start.clone(), source.clone())?,
+                    end: Pattern::parse(end.clone(), source)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -147,15 +179,15 @@ impl RuleSet {
                     name: entry.name.clone(),
                 };
                 Ok(Rule {
-                    regex: compile(&entry.pattern, source)?,
+                    pattern: Pattern::parse(entry.pattern, source)?,
                     name: entry.name,
-                    pattern: entry.pattern,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
 
         let digest = digest(&rules, &ignore_line_patterns, &region_patterns);
-        let scanner = Scanner::new(&ignore_lines, &ignore_regions, &rules)?;
+        let scanner = Scanner::new(&ignore_lines, &ignore_regions, &rules)
+            .map_err(|err| culprit(&ignore_lines, &ignore_regions, &rules).unwrap_or(err))?;
         Ok(Self {
             rules,
             ignore_lines,
@@ -166,28 +198,72 @@ impl RuleSet {
     }
 }
 
-fn compile(pattern: &str, source: PatternSource) -> Result<Regex> {
+fn check_syntax(pattern: &str, source: PatternSource) -> Result<()> {
     // regex-syntax reports a parse error as a kind and a span; the regex
     // crate only as a multi-line drawing, which does not fit a one-line error.
-    if let Err(err) = regex_syntax::Parser::new().parse(pattern) {
-        let reason = match &err {
-            regex_syntax::Error::Parse(e) => {
-                format!("{} at column {}", e.kind(), e.span().start.column)
+    regex_syntax::Parser::new()
+        .parse(pattern)
+        .map(drop)
+        .map_err(|err| {
+            let reason = match &err {
+                regex_syntax::Error::Parse(e) => {
+                    format!("{} at column {}", e.kind(), e.span().start.column)
+                }
+                regex_syntax::Error::Translate(e) => {
+                    format!("{} at column {}", e.kind(), e.span().start.column)
+                }
+                other => one_line(&other.to_string()),
+            };
+            Error::BadPattern {
+                what: source,
+                reason: format!("{reason} in {pattern:?}"),
             }
-            regex_syntax::Error::Translate(e) => {
-                format!("{} at column {}", e.kind(), e.span().start.column)
-            }
-            other => one_line(&other.to_string()),
-        };
-        return Err(Error::BadPattern {
-            what: source,
-            reason: format!("{reason} in {pattern:?}"),
-        });
-    }
-    Regex::new(pattern).map_err(|err| Error::BadPattern {
-        what: source,
-        reason: one_line(&err.to_string()),
-    })
+        })
+}
+
+/// When the combined automata do not compile, the pattern that is too large
+/// on its own, named; `None` when only their sum is too large.
+fn culprit(ignore_lines: &[Pattern], regions: &[IgnoreRegion], rules: &[Rule]) -> Option<Error> {
+    let ignore = ignore_lines.iter().enumerate().map(|(index, p)| {
+        (
+            p,
+            PatternSource::Ignore {
+                key: "lines",
+                index,
+            },
+        )
+    });
+    let region = regions.iter().enumerate().flat_map(|(index, r)| {
+        [&r.start, &r.end].map(|p| {
+            (
+                p,
+                PatternSource::Ignore {
+                    key: "regions",
+                    index,
+                },
+            )
+        })
+    });
+    let rule = rules.iter().enumerate().map(|(index, r)| {
+        (
+            &r.pattern,
+            PatternSource::Rule {
+                index,
+                name: r.name.clone(),
+            },
+        )
+    });
+    ignore
+        .chain(region)
+        .chain(rule)
+        .find_map(|(pattern, what)| {
+            Regex::new(pattern.as_str())
+                .err()
+                .map(|err| Error::BadPattern {
+                    what,
+                    reason: one_line(&err.to_string()),
+                })
+        })
 }
 
 fn one_line(text: &str) -> String {
@@ -205,7 +281,7 @@ fn digest(rules: &[Rule], ignore_lines: &[String], regions: &[(String, String)])
     };
     for rule in rules {
         field("rule.name", &rule.name);
-        field("rule.pattern", &rule.pattern);
+        field("rule.pattern", rule.pattern.as_str());
     }
     for pattern in ignore_lines {
         field("ignore.line", pattern);
@@ -252,6 +328,18 @@ mod tests {
             err,
             r#"invalid ruleset: rule 1 ("broken"): unclosed group at column 2 in "a(b""#
         );
+    }
+
+    #[test]
+    fn a_pattern_too_large_to_compile_is_named() {
+        let err = RuleSet::from_toml("[[rule]]\nname = 'ok'\npattern = 'x'\n[[rule]]\nname = 'huge'\npattern = '\\w{500}{500}'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(r#"invalid ruleset: rule 1 ("huge"): "#),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
     }
 
     #[test]

@@ -31,10 +31,6 @@ class UploadRecords:
     #: The accepted records, first occurrence of each identity, in line order.
     table: pa.Table
 
-    @property
-    def log_type(self) -> str:
-        return self.parsed.log_type
-
 
 def read_records(data: bytes) -> UploadRecords:
     """Raises ``RejectedUpload`` when the upload as a whole is unreadable."""

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::decode::decode_text;
-use crate::engine::{Verdict, DEFAULT_CONTEXT_DEPTH};
+use crate::engine::Verdict;
 use crate::error::Error;
 use crate::{naive, ruleset};
 
@@ -90,7 +90,7 @@ impl RuleSet {
         Self::from_toml(py, DEFAULT_RULESET)
     }
 
-    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+    #[pyo3(signature = (data, context_depth = 12))]
     fn classify(
         &self,
         py: Python<'_>,
@@ -106,7 +106,7 @@ impl RuleSet {
         Ok(verdict.map(Match::from))
     }
 
-    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+    #[pyo3(signature = (data, context_depth = 12))]
     fn classify_all(
         &self,
         py: Python<'_>,
@@ -133,7 +133,7 @@ impl RuleSet {
         self.inner
             .rules
             .iter()
-            .map(|r| (r.name.clone(), r.pattern.clone()))
+            .map(|r| (r.name.clone(), r.pattern.as_str().to_owned()))
             .collect()
     }
 
@@ -153,7 +153,7 @@ impl RuleSet {
 /// The naive scan (every rule over every line), kept as a baseline for
 /// benchmarks and as an oracle for differential tests.
 #[pyfunction]
-#[pyo3(signature = (ruleset, data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+#[pyo3(signature = (ruleset, data, context_depth = 12))]
 pub fn naive_classify(
     py: Python<'_>,
     ruleset: &RuleSet,
@@ -259,7 +259,11 @@ pub fn parse_upload(
         ndjson: PyBytes::new(py, &parsed.ndjson).unbind(),
         records: parsed.records,
         duplicates: parsed.duplicates,
-        rejected: parsed.rejected.into_iter().map(|r| (r.line_num, r.reason)).collect(),
+        rejected: parsed
+            .rejected
+            .into_iter()
+            .map(|r| (r.line_num, r.reason))
+            .collect(),
         longest_line: parsed.longest_line,
     })
 }

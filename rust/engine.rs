@@ -24,7 +24,6 @@ use crate::normalize::{self, NormalizedLog, TIMESTAMP_PATTERN};
 use crate::prefilter::{required_literals, LiteralSearch};
 use crate::ruleset::{IgnoreRegion, Pattern, Rule, RuleSet};
 
-
 /// The verdict of one rule on one log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {

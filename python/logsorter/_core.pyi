@@ -1,7 +1,17 @@
 """The native core of logsorter (Rust). Import from ``logsorter`` instead."""
 
 from os import PathLike
-from typing import Any, final
+from typing import Any, ClassVar, final
+
+__all__ = [
+    "Match",
+    "ParsedUpload",
+    "RuleSet",
+    "__version__",
+    "lint_rules",
+    "naive_classify",
+    "parse_upload",
+]
 
 __version__: str
 
@@ -29,8 +39,8 @@ class Match:
     def to_dict(self) -> dict[str, Any]:
         """The verdict as a dict with exactly the keys ``rule``, ``line``,
         ``line_num``, ``captures`` and ``context``."""
-    def __eq__(self, other: object) -> bool: ...
-    def __hash__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
 
 @final
 class RuleSet:

@@ -12,10 +12,6 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
-ROOT = Path(__file__).resolve().parent.parent
-#: Third-party compatibility data, present beside the checkout in CI.
-SHARED = ROOT.parent / "shared"
-
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
 from logsorter import RuleSet
 from logsorter import fixtures as fx
+from support.paths import SHARED
 
 COMPAT = SHARED / "compat"
 pytestmark = pytest.mark.skipif(not COMPAT.is_dir(), reason="shared compat corpus not present")

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED
 from logsorter import DEFAULT_RULESET_PATH, RuleSet
 from logsorter import fixtures as fx
+from support.paths import ROOT, SHARED
 
 PROJECT_FIXTURES = ROOT / "tests" / "fixtures" / "logs"
 BENCH = SHARED / "bench"

@@ -10,15 +10,15 @@ atomic rename.
 from __future__ import annotations
 
 import fcntl
-import io
 import os
+import shutil
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from botocore.exceptions import ClientError
 
@@ -54,9 +54,9 @@ class Store(ABC):
     def get(self, key: str) -> Blob | None: ...
 
     @abstractmethod
-    def put(self, key: str, data: bytes | io.BytesIO) -> None:
-        """Write ``data``; a ``BytesIO`` (read from its start) lets a large
-        body be written without another copy of it in memory."""
+    def put(self, key: str, data: bytes | BinaryIO) -> None:
+        """Write ``data``; a file object (read from its current position to
+        the end) lets a large body be written without another copy of it."""
 
     @abstractmethod
     def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
@@ -115,7 +115,7 @@ class S3Store(Store):
         info = ObjectInfo(len(data), response["ETag"], response["LastModified"].astimezone(UTC))
         return Blob(data, info)
 
-    def put(self, key: str, data: bytes | io.BytesIO) -> None:
+    def put(self, key: str, data: bytes | BinaryIO) -> None:
         self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data)
 
     def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
@@ -147,6 +147,10 @@ class S3Store(Store):
 
     def describe(self) -> str:
         return f"s3://{self.bucket}"
+
+
+#: Bytes per write when copying a file object into place.
+_COPY_CHUNK = 16 << 20
 
 
 def _status(err: ClientError) -> int:
@@ -189,12 +193,16 @@ class LocalStore(Store):
         except (FileNotFoundError, IsADirectoryError):
             return None
 
-    def put(self, key: str, data: bytes | io.BytesIO) -> None:
+    def put(self, key: str, data: bytes | BinaryIO) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            temporary.write_bytes(data.getbuffer() if isinstance(data, io.BytesIO) else data)
+            with temporary.open("wb") as file:
+                if isinstance(data, bytes):
+                    file.write(data)
+                else:
+                    shutil.copyfileobj(data, file, _COPY_CHUNK)
             temporary.replace(path)
         finally:
             temporary.unlink(missing_ok=True)

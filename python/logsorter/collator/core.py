@@ -52,8 +52,8 @@ from logsorter.collator.merge import (
 )
 from logsorter.collator.records import read_records
 from logsorter.collator.reports import report_rejected, report_skipped_lines
-from logsorter.collator.schema import Kind, current_schema, log_type
-from logsorter.collator.text import in_text_order, render_text
+from logsorter.collator.schema import TEXT_LINE, Kind, current_schema, log_type
+from logsorter.collator.text import render_text, text_lines
 from logsorter.storage import Store, UnsafeKey
 
 _METADATA_KEY = b"logsorter.collator"
@@ -106,7 +106,7 @@ class Current:
 
 
 #: Columns of nearly unique values, where a dictionary only costs time.
-_NO_DICTIONARY = {"record_key", "content_hash", "extra", "body"}
+_NO_DICTIONARY = {"record_key", "content_hash", "extra", "body", TEXT_LINE}
 
 
 def _parquet(table: pa.Table) -> bytes:
@@ -120,11 +120,15 @@ def load_current(store: Store, key: str, log_type_name: str) -> Current:
     blob = store.get(key)
     if blob is None:
         return Current(current_schema(log_type_name).empty_table(), None)
-    table = pq.read_table(io.BytesIO(blob.data))
+    # A BufferReader reads the bytes in place; a BytesIO would be copied whole.
+    table = pq.read_table(pa.BufferReader(blob.data), pre_buffer=False)
     metadata = json.loads((table.schema.metadata or {}).get(_METADATA_KEY, b"{}"))
     snapshot = metadata.get("snapshot")
+    table = table.replace_schema_metadata(None)
+    if TEXT_LINE not in table.column_names:  # written before text lines were kept
+        table = table.append_column(TEXT_LINE, text_lines(table, log_type_name))
     return Current(
-        table.replace_schema_metadata(None).cast(current_schema(log_type_name)),
+        table.cast(current_schema(log_type_name)),
         blob.info.etag,
         dict(metadata.get("uploads", {})),
         (int(snapshot[0]), str(snapshot[1])) if snapshot else None,
@@ -198,15 +202,13 @@ class _Commit:
                 self._publish(current, None)
                 return outcome
             merged, diff = self._merge(current, incoming, snapshot)
-            base_etag = current.etag
-            del current  # the merged table is a new copy: let the old one go
-            diff_bytes = _parquet(diff)
+            diff_bytes = _parquet(diff.drop_columns([TEXT_LINE]))
             digest = hashlib.sha256(diff_bytes).hexdigest()[:16]
             staged = staged_diff_key(self.log_type.name, self.upload, digest)
             self.store.put(staged, diff_bytes)
             self.staged.add(staged)
             merged.uploads[self.upload.key] = digest
-            merged.etag = self.store.put_if(self.current_key, merged.encode(), base_etag)
+            merged.etag = self.store.put_if(self.current_key, merged.encode(), current.etag)
             if merged.etag is not None:
                 outcome.added = diff.num_rows
                 self._publish(merged, diff_bytes)
@@ -222,15 +224,13 @@ class _Commit:
     ) -> tuple[Current, pa.Table]:
         if self.log_type.kind is Kind.EVENT:
             result = merge_events(current.table, incoming)
-            table = in_text_order(result.current, self.log_type.name)
-            return Current(table, None, dict(current.uploads)), result.diff
+            return Current(result.current, None, dict(current.uploads)), result.diff
         if current.snapshot is not None and snapshot <= current.snapshot:
             # A late, older snapshot: recorded as seen, changes nothing.
             unchanged = Current(current.table, None, dict(current.uploads), current.snapshot)
             return unchanged, empty_snapshot_diff(self.log_type.name)
         result = merge_snapshot(current.table, incoming)
-        table = in_text_order(result.current, self.log_type.name)
-        return Current(table, None, dict(current.uploads), snapshot), result.diff
+        return Current(result.current, None, dict(current.uploads), snapshot), result.diff
 
     def _publish(self, committed: Current, diff_bytes: bytes | None) -> None:
         """Steps 4 and 5, from the committed state."""
@@ -249,7 +249,7 @@ class _Commit:
     def _publish_text(self, committed: Current) -> None:
         key = text_key(self.log_type.name, self.upload.user_id, self.upload.device_id)
         while True:
-            self.store.put(key, render_text(committed.table))
+            self.store.put(key, render_text(committed.table, self.log_type.name))
             latest = self.store.head(self.current_key)
             if latest is None or latest.etag == committed.etag:
                 return

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logsorter.collator.keys import UploadKey
-from logsorter.collator.schema import TIMESTAMP, current_schema
+from logsorter.collator.schema import TEXT_LINE, TIMESTAMP, current_schema
+from logsorter.collator.text import text_lines
 
 CHANGE = "change"
 
@@ -46,6 +47,7 @@ def with_provenance(
         "first_seen_at": pa.nulls(rows, TIMESTAMP).fill_null(at),
         "last_seen_at": pa.nulls(rows, TIMESTAMP).fill_null(at),
         "source_key": repeated(upload.key),
+        TEXT_LINE: text_lines(records, log_type),
     }
     schema = current_schema(log_type)
     return pa.table(

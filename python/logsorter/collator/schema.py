@@ -149,8 +149,18 @@ def parsed_schema(name: str) -> pa.Schema:
     )
 
 
+#: Each record's line in the text file, formatted once (see ``text.py``).
+TEXT_LINE = "text_line"
+
+
+def text_columns(name: str) -> list[str]:
+    """The columns of the text file: what the phone sent."""
+    return [field for field, _ in log_type(name).fields] + ["extra"]
+
+
 @cache
 def current_schema(name: str) -> pa.Schema:
-    """The schema of ``current`` (and of event diffs) for one log type."""
+    """The schema of ``current`` for one log type; diffs have the same
+    columns but ``text_line``."""
     fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type(name).fields]
-    return pa.schema([*fields, ("extra", pa.string()), *PROVENANCE])
+    return pa.schema([*fields, ("extra", pa.string()), *PROVENANCE, (TEXT_LINE, pa.string())])

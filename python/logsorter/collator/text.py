@@ -1,40 +1,29 @@
 """The plain-text form of a current table: a header line of column names,
-then one tab-separated line per record, ordered by the log's time field. The
-columns are what the phone sent (known fields, then ``extra``) and when it was
-first and last seen; the ids are in the file's path, and the keys are for
-machines, in the parquet file.
-Backslashes, tabs and line breaks inside values are escaped (``\\\\``,
-``\\t``, ``\\n``, ``\\r``) and a missing value is written ``\\N``, so every
-record stays on one line and the text can be split back into fields.
+then one tab-separated line per record, ordered by the log's time field (then
+record key). The columns are what the phone sent: the known fields, then
+``extra``. Backslashes, tabs and line breaks inside values are escaped
+(``\\\\``, ``\\t``, ``\\n``, ``\\r``) and a missing value is written ``\\N``,
+so every record stays on one line and the text can be split back into fields.
+
+Each record's line is formatted once, when it first arrives, and kept in the
+``text_line`` column of ``current``: rendering a million-record device is then
+one sort and one copy, not a million lines formatted again on every upload.
 """
 
 from __future__ import annotations
 
-import io
-
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logsorter.collator.schema import log_type
+from logsorter.collator.schema import TEXT_LINE, log_type, text_columns
 
-_HIDDEN = frozenset(
-    ("user_id", "device_serial_number", "device_id", "record_key", "content_hash", "source_key")
-)
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 NULL = "\\N"
-#: Rows formatted at a time: the intermediate string columns of a whole
-#: million-row table would cost several times the text itself in memory.
-_BATCH_ROWS = 65_536
 
 
-def _as_text(column: pa.Array) -> pa.Array:
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_list(column.type):
         column = pc.binary_join(column, ",")
-    elif pa.types.is_timestamp(column.type):
-        # Formatting through the zone database is ~25x slower, and all times are UTC.
-        column = pc.binary_join_element_wise(
-            column.cast(pa.timestamp(column.type.unit)).cast(pa.string()), "Z", ""
-        )
     elif not pa.types.is_string(column.type):
         # Numbers and booleans never need escaping.
         return pc.fill_null(column.cast(pa.string()), NULL)
@@ -44,31 +33,30 @@ def _as_text(column: pa.Array) -> pa.Array:
     return pc.fill_null(column, NULL)
 
 
-def _write_lines(rows: pa.Table, names: list[str], out: io.BytesIO) -> None:
-    cells = [_as_text(rows[name].combine_chunks()) for name in names]
-    lines = pc.binary_join_element_wise(*cells, "\t")
-    # One list holding every line, joined by newlines into a single string.
-    joined = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
-    out.write(pc.binary_join(joined, "\n")[0].as_buffer())
-    out.write(b"\n")
+def text_lines(records: pa.Table, log_type_name: str) -> pa.ChunkedArray:
+    """Each record's line of text, newline included."""
+    cells = [_as_text(records[name]) for name in text_columns(log_type_name)]
+    line = pc.binary_join_element_wise(*cells, "\t")
+    return pc.binary_join_element_wise(line, "", "\n")
 
 
-def in_text_order(table: pa.Table, log_type_name: str) -> pa.Table:
-    """``table`` sorted as its text lists it. ``current`` is stored in this
-    order, so rendering it is a straight walk with no gather per batch."""
+def render_text(table: pa.Table, log_type_name: str) -> pa.BufferReader:
+    """The text of ``table``, as a reader over one Arrow buffer: the header and
+    the lines are gathered into place by a single ``take``, with no further
+    copy of the text."""
     time_field = log_type(log_type_name).time_field or "first_seen_at"
-    return table.take(
-        pc.sort_indices(table, [(time_field, "ascending"), ("record_key", "ascending")])
+    order = pc.sort_indices(table, [(time_field, "ascending"), ("record_key", "ascending")])
+    header = pa.array(["\t".join(text_columns(log_type_name)) + "\n"], pa.string())
+    lines = pa.chunked_array([header, *table[TEXT_LINE].chunks], pa.string())
+    indices = pa.concat_arrays(
+        [pa.array([0], pa.uint64()), pc.add(order, pa.scalar(1, pa.uint64()))]
     )
-
-
-def render_text(table: pa.Table) -> io.BytesIO:
-    """The text of a table already in text order (see ``in_text_order``)."""
-    names = [name for name in table.column_names if name not in _HIDDEN]
-    # Written batch by batch into one buffer, never holding the text twice.
-    out = io.BytesIO()
-    out.write("\t".join(names).encode() + b"\n")
-    for start in range(0, table.num_rows, _BATCH_ROWS):
-        _write_lines(table.slice(start, _BATCH_ROWS), names, out)
-    out.seek(0)
-    return out
+    text = lines.take(indices).combine_chunks()
+    # Every line ends in a newline, so the text is the character data
+    # between the first and last offsets.
+    _, offset_buffer, data = text.buffers()
+    offsets = pa.Array.from_buffers(
+        pa.int32(), len(text) + 1, [None, offset_buffer], offset=text.offset
+    )
+    first, last = offsets[0].as_py(), offsets[-1].as_py()
+    return pa.BufferReader(data.slice(first, last - first))

@@ -107,12 +107,22 @@ class Current:
 
 #: Columns of nearly unique values, where a dictionary only costs time.
 _NO_DICTIONARY = {"record_key", "content_hash", "extra", "body", TEXT_LINE}
+#: Hex digests: lz4 cannot shrink them, so compressing only costs time.
+_INCOMPRESSIBLE = {"record_key", "content_hash"}
 
 
 def _parquet(table: pa.Table) -> bytes:
+    names = table.column_names
     sink = io.BytesIO()
-    dictionary = [name for name in table.column_names if name not in _NO_DICTIONARY]
-    pq.write_table(table, sink, compression="lz4", use_dictionary=dictionary)
+    pq.write_table(
+        table,
+        sink,
+        compression={name: "none" if name in _INCOMPRESSIBLE else "lz4" for name in names},
+        use_dictionary=[name for name in names if name not in _NO_DICTIONARY],
+        # Min/max of times and numbers help readers skip row groups; of
+        # bodies and digests they cost time and help nobody.
+        write_statistics=[f.name for f in table.schema if not pa.types.is_string(f.type)],
+    )
     return sink.getvalue()
 
 

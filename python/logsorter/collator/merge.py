@@ -57,11 +57,12 @@ def with_provenance(
 
 
 def merge_events(current: pa.Table, incoming: pa.Table) -> Merged:
-    fresh = pc.invert(pc.is_in(incoming["record_key"], value_set=current["record_key"]))
-    added = incoming.filter(fresh)
     if incoming.num_rows == 0:
-        return Merged(current, added)
+        return Merged(current, incoming)
+    # Hash the upload's keys, not current's: the upload is the small side.
     seen = pc.is_in(current["record_key"], value_set=incoming["record_key"])
+    known = current["record_key"].filter(seen)
+    added = incoming.filter(pc.invert(pc.is_in(incoming["record_key"], value_set=known)))
     at = incoming["last_seen_at"][0]
     first = current["first_seen_at"]
     last = current["last_seen_at"]

@@ -225,14 +225,12 @@ pub struct ParsedUpload {
     longest_line: usize,
 }
 
-/// `specs` maps each known log type to `(fields, identity)`, where `fields`
-/// is a list of `(name, kind)` and `identity` the names that identify a record.
+/// Per known log type, `(fields, identity)`: `fields` is a list of
+/// `(name, kind)` and `identity` the names that identify a record.
+type UploadSpecs = std::collections::BTreeMap<String, (Vec<(String, String)>, Vec<String>)>;
+
 #[pyfunction]
-pub fn parse_upload(
-    py: Python<'_>,
-    data: &[u8],
-    specs: std::collections::BTreeMap<String, (Vec<(String, String)>, Vec<String>)>,
-) -> PyResult<ParsedUpload> {
+pub fn parse_upload(py: Python<'_>, data: &[u8], specs: UploadSpecs) -> PyResult<ParsedUpload> {
     use crate::upload::{FieldKind, LogSpec};
     let mut log_specs = std::collections::BTreeMap::new();
     for (log_type, (fields, identity)) in specs {

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from logsorter.storage import Store
 
+BUCKET = "phone-logs"
 DEVICE = "uploads/users/u1/unknown/d1/"
 COLLECTED_AT = 1_700_000_000_000
 

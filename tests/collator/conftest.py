@@ -7,10 +7,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from collator_support import BUCKET
 from logsorter import handlers
 from logsorter.storage import LocalStore, S3Store, Store
-
-BUCKET = "phone-logs"
 
 
 @pytest.fixture

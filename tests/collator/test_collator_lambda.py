@@ -9,8 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from collator_support import DEVICE, current, sms, upload
-from conftest import BUCKET
+from collator_support import BUCKET, DEVICE, current, sms, upload
 from logsorter import handlers
 from logsorter.collator.core import UploadTooLarge
 from logsorter.collator.keys import error_key

@@ -78,6 +78,20 @@ def test_snapshot_current_is_the_newest_snapshot_and_late_ones_change_nothing(
     assert k1["source_key"] == DEVICE + "c1"
 
 
+def test_a_snapshot_whose_every_record_is_rejected_keeps_the_last_good_one(
+    store: Store,
+) -> None:
+    put_and_collate(store, "c1", upload(contacts(("k1", "Ann")), "contacts", 100))
+    before = current(store, "contacts")
+    broken = [{"lookup_key": 7, "display_name": "Ann"}, {"lookup_key": ["k2"]}]
+    outcome = put_and_collate(store, "c2", upload(broken, "contacts", 200))
+    assert outcome.status == "rejected"
+    assert current(store, "contacts") == before
+    report = store.get(outcome.report_key)
+    assert report is not None
+    assert b"every record of this contacts snapshot was rejected" in report.data
+
+
 def test_collating_again_in_any_order_changes_nothing(store: Store) -> None:
     names = ["a", "b", "c"]
     for i, name in enumerate(names):

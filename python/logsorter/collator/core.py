@@ -35,6 +35,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from logsorter._core import ParsedUpload
 from logsorter.collator.keys import (
     OUTPUT_PREFIX,
     RejectedUpload,
@@ -167,6 +168,7 @@ def collate_upload(
         if blob is None:
             raise RejectedUpload("the upload does not exist")
         records = read_records(blob.data)
+        _check_snapshot_kept_something(records.parsed)
     except (RejectedUpload, UnsafeKey) as err:
         return Outcome(key, "rejected", report_key=report_rejected(store, key, str(err)))
 
@@ -183,6 +185,18 @@ def collate_upload(
     if parsed.rejected:
         outcome.report_key = report_skipped_lines(store, key, parsed.rejected)
     return outcome
+
+
+def _check_snapshot_kept_something(parsed: ParsedUpload) -> None:
+    """A snapshot replaces ``current`` whole, so one whose every record was
+    rejected would wipe the device's state for a formatting problem: it is
+    rejected as an upload instead, and ``current`` keeps the last good one."""
+    if parsed.records == 0 and parsed.rejected and log_type(parsed.log_type).kind is Kind.SNAPSHOT:
+        first = ", ".join(f"line {line}: {reason}" for line, reason in parsed.rejected[:3])
+        raise RejectedUpload(
+            f"every record of this {parsed.log_type} snapshot was rejected "
+            f"({len(parsed.rejected)} lines; {first})"
+        )
 
 
 class _Commit:

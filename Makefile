@@ -42,8 +42,10 @@ demo: install ## run both functions on embedded defaults (no AWS account needed)
 	rm -rf demo-output
 	$(BIN)/logsorter sample phone-logs --out demo-output --users 3 --records 200
 	$(BIN)/logsorter collate --store demo-output
-	@echo "outputs under demo-output/collated_logs:"
-	@cd demo-output && find collated_logs -type f | sort | sed 's/^/  /' | head -40
+	@echo "outputs of one device (all devices: demo-output/collated_logs):"
+	@cd demo-output && find collated_logs -type f ! -name '.*' -path '*user0000*' | sort | sed 's/^/  /'
+	@echo "its SMS as text (first lines):"
+	@head -4 demo-output/collated_logs/user-user0000/device-dev00000/sms.txt | cut -c1-120 | sed 's/^/  /'
 
 .PHONY: fmt
 fmt: install ## format Python and Rust sources

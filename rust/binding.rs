@@ -64,6 +64,17 @@ impl<'py> LogInput<'py> {
     }
 }
 
+/// Runs `work` on a log's text with the GIL released for the whole call,
+/// decompressing and decoding first when the log came as bytes.
+fn with_log_text<T: Send>(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    work: impl FnOnce(&str) -> T + Send,
+) -> PyResult<T> {
+    let input = LogInput::extract(data)?;
+    Ok(py.detach(|| input.text().map(|text| work(&text)))?)
+}
+
 #[pyclass(module = "logsorter._core", frozen)]
 pub struct RuleSet {
     inner: ruleset::RuleSet,
@@ -97,12 +108,7 @@ impl RuleSet {
         data: &Bound<'_, PyAny>,
         context_depth: usize,
     ) -> PyResult<Option<Match>> {
-        let input = LogInput::extract(data)?;
-        let verdict = py.detach(|| {
-            input
-                .text()
-                .map(|text| self.inner.classify(&text, context_depth))
-        })?;
+        let verdict = with_log_text(py, data, |text| self.inner.classify(text, context_depth))?;
         Ok(verdict.map(Match::from))
     }
 
@@ -113,11 +119,8 @@ impl RuleSet {
         data: &Bound<'_, PyAny>,
         context_depth: usize,
     ) -> PyResult<Vec<Match>> {
-        let input = LogInput::extract(data)?;
-        let verdicts = py.detach(|| {
-            input
-                .text()
-                .map(|text| self.inner.classify_all(&text, context_depth))
+        let verdicts = with_log_text(py, data, |text| {
+            self.inner.classify_all(text, context_depth)
         })?;
         Ok(verdicts.into_iter().map(Match::from).collect())
     }
@@ -160,11 +163,8 @@ pub fn naive_classify(
     data: &Bound<'_, PyAny>,
     context_depth: usize,
 ) -> PyResult<Option<Match>> {
-    let input = LogInput::extract(data)?;
-    let verdict = py.detach(|| {
-        input
-            .text()
-            .map(|text| naive::classify(&ruleset.inner, &text, context_depth))
+    let verdict = with_log_text(py, data, |text| {
+        naive::classify(&ruleset.inner, text, context_depth)
     })?;
     Ok(verdict.map(Match::from))
 }

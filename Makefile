@@ -106,7 +106,7 @@ check: lint test integration ## everything CI runs
 
 .PHONY: bench
 bench: install ## benchmarks (pytest-benchmark), baselines side by side
-	$(BIN)/python -m pytest benches -q --benchmark-only --benchmark-columns=min,median,mean,rounds
+	$(BIN)/python -m pytest benches -q -s --benchmark-columns=min,median,mean,rounds
 
 .PHONY: wheel
 wheel: $(BIN)/python ## release wheel (LTO, one codegen unit, stripped) into dist/

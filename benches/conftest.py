@@ -80,6 +80,15 @@ def big_plain_log() -> BenchLog:
 
 
 @pytest.fixture(scope="session")
+def big_failing_log() -> BenchLog:
+    """The failing job repeated to ~100 MB: a verdict exists, and the naive scan
+    can stop early, as it finds a high-priority rule near the end."""
+    text = gzip.decompress(read_bench_log("ci-log-pytest-failure.txt.gz"))
+    data = text * -(-BIG_LOG_BYTES // len(text))
+    return BenchLog(data, len(data))
+
+
+@pytest.fixture(scope="session")
 def big_gzip_log(big_plain_log: BenchLog) -> BenchLog:
     return BenchLog(gzip.compress(big_plain_log.data, compresslevel=6), big_plain_log.text_bytes)
 

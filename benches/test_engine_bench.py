@@ -42,6 +42,14 @@ def test_big_plain_log(measure: Measure, implementation: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark(group="100 MB failing-job log, plain")
+@pytest.mark.parametrize("implementation", BIG_LOG_IMPLEMENTATIONS)
+def test_big_failing_log(measure: Measure, implementation: str) -> None:
+    group = "100 MB failing-job log, plain"
+    measure(group, implementation, "big_failing_log", rounds=BIG_ROUNDS[implementation])
+
+
+@pytest.mark.slow
 @pytest.mark.benchmark(group="100 MB no-match log, gzip")
 @pytest.mark.parametrize("implementation", ["engine", "engine-all-cores", "naive"])
 def test_big_gzip_log(measure: Measure, implementation: str) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from logsorter.classifier.service import Classifier
+    from logsorter.collator.lambda_app import CollatorApp
 
 # Built on the first classify call, not at import: the environment a test or
 # the runtime sets before that call is what configures the container.
@@ -24,9 +25,6 @@ def classify(event: Any, context: Any) -> dict[str, Any]:
         _classifier = Classifier.from_env()
     return _classifier.handle_event(event, context)
 
-
-if TYPE_CHECKING:
-    from logsorter.collator.lambda_app import CollatorApp
 
 # One per function and container, built on first use like the classifier's.
 _collators: dict[bool, CollatorApp] = {}

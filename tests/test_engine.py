@@ -354,3 +354,36 @@ def test_classify_releases_the_gil() -> None:
         watcher.join()
     assert verdict is None
     assert wakeups_during_call > 20
+
+
+def test_a_large_log_gives_the_same_verdicts_on_any_number_of_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ruleset = RuleSet.from_toml(
+        "[[rule]]\nname = 'fail'\npattern = '^FAILED (\\S+)'\n"
+        "[[rule]]\nname = 'error'\npattern = 'error: (\\w+)'\n"
+        "[[rule]]\nname = 'plus'\npattern = '^\\+ make'\n"
+    )
+    filler = "2024-01-01T00:00:00.0000000Z step output \x1b[32mok\x1b[0m\n" * 100_000
+    pieces = [
+        filler,
+        "+ make all\nerror: first\n",
+        filler,
+        "=================== sccache compilation log ===================\n",
+        filler,
+        "error: inside_region\n",
+        "=========== If your build fails, please take a look at the log above for "
+        "possible reasons ===========\n",
+        "FAILED test_a\n",
+        filler,
+        "2024-01-01T00:00:00.0000000Z \x1b[1mFAILED\x1b[0m test_b\r\n",
+        filler,
+    ]
+    log = "".join(pieces).encode()
+    assert len(log) > 24 << 20, "large enough to be split over threads"
+    verdicts = {}
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("LOGSORTER_THREADS", threads)
+        verdicts[threads] = [m.to_dict() for m in ruleset.classify_all(log)]
+    assert verdicts["1"] == verdicts["2"] == verdicts["3"]
+    assert [v["captures"] for v in verdicts["1"]] == [["test_b"], ["first"], ["+ make"]]

@@ -54,10 +54,12 @@ from logsorter.collator.merge import (
 from logsorter.collator.records import read_records
 from logsorter.collator.reports import report_rejected, report_skipped_lines
 from logsorter.collator.schema import TEXT_LINE, Kind, current_schema, log_type
-from logsorter.collator.text import render_text, text_lines
+from logsorter.collator.text import in_text_order, render_text, text_lines
 from logsorter.storage import Store, UnsafeKey
 
 _METADATA_KEY = b"logsorter.collator"
+#: Marks a ``current`` whose rows are in text order (see ``text.py``).
+_TEXT_ORDER = "text"
 DEFAULT_ATTEMPTS = 30
 
 
@@ -101,7 +103,7 @@ class Current:
     snapshot: tuple[int, str] | None = None
 
     def encode(self) -> bytes:
-        metadata = {"uploads": self.uploads, "snapshot": self.snapshot}
+        metadata = {"uploads": self.uploads, "snapshot": self.snapshot, "order": _TEXT_ORDER}
         table = self.table.replace_schema_metadata({_METADATA_KEY: json.dumps(metadata)})
         return _parquet(table)
 
@@ -138,6 +140,8 @@ def load_current(store: Store, key: str, log_type_name: str) -> Current:
     table = table.replace_schema_metadata(None)
     if TEXT_LINE not in table.column_names:  # written before text lines were kept
         table = table.append_column(TEXT_LINE, text_lines(table, log_type_name))
+    if metadata.get("order") != _TEXT_ORDER:  # written before current was kept in order
+        table = in_text_order(table, log_type_name)
     return Current(
         table.cast(current_schema(log_type_name)),
         blob.info.etag,
@@ -247,13 +251,13 @@ class _Commit:
         self, current: Current, incoming: pa.Table, snapshot: tuple[int, str]
     ) -> tuple[Current, pa.Table]:
         if self.log_type.kind is Kind.EVENT:
-            result = merge_events(current.table, incoming)
+            result = merge_events(current.table, incoming, self.log_type.name)
             return Current(result.current, None, dict(current.uploads)), result.diff
         if current.snapshot is not None and snapshot <= current.snapshot:
             # A late, older snapshot: recorded as seen, changes nothing.
             unchanged = Current(current.table, None, dict(current.uploads), current.snapshot)
             return unchanged, empty_snapshot_diff(self.log_type.name)
-        result = merge_snapshot(current.table, incoming)
+        result = merge_snapshot(current.table, incoming, self.log_type.name)
         return Current(result.current, None, dict(current.uploads), snapshot), result.diff
 
     def _publish(self, committed: Current, diff_bytes: bytes | None) -> None:

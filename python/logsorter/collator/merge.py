@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from logsorter.collator.keys import UploadKey
 from logsorter.collator.schema import TEXT_LINE, TIMESTAMP, current_schema
-from logsorter.collator.text import text_lines
+from logsorter.collator.text import in_text_order, text_lines, with_rows_in_text_order
 
 CHANGE = "change"
 
@@ -56,7 +56,8 @@ def with_provenance(
     )
 
 
-def merge_events(current: pa.Table, incoming: pa.Table) -> Merged:
+def merge_events(current: pa.Table, incoming: pa.Table, log_type: str) -> Merged:
+    """``current`` is in text order, and so is the merged table."""
     if incoming.num_rows == 0:
         return Merged(current, incoming)
     # Hash the upload's keys, not current's: the upload is the small side.
@@ -75,11 +76,12 @@ def merge_events(current: pa.Table, incoming: pa.Table) -> Merged:
         "last_seen_at",
         pc.if_else(pc.and_(seen, pc.less(last, at)), at, last),
     )
-    return Merged(pa.concat_tables([current, added]), added)
+    return Merged(with_rows_in_text_order(current, added, log_type), added)
 
 
-def merge_snapshot(current: pa.Table, incoming: pa.Table) -> Merged:
-    """``incoming`` replaces ``current``; the caller has checked it is newer."""
+def merge_snapshot(current: pa.Table, incoming: pa.Table, log_type: str) -> Merged:
+    """``incoming`` replaces ``current``; the caller has checked it is newer.
+    The merged table is in text order."""
     old_index = pc.index_in(incoming["record_key"], value_set=current["record_key"])
     old_hash = current["content_hash"].take(old_index)
     old_first = current["first_seen_at"].take(old_index)
@@ -108,7 +110,7 @@ def merge_snapshot(current: pa.Table, incoming: pa.Table) -> Merged:
             _labelled(changed, "changed"),
         ]
     )
-    return Merged(replaced, diff)
+    return Merged(in_text_order(replaced, log_type), diff)
 
 
 def _labelled(rows: pa.Table, change: str) -> pa.Table:

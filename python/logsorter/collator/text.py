@@ -6,8 +6,9 @@ record key). The columns are what the phone sent: the known fields, then
 so every record stays on one line and the text can be split back into fields.
 
 Each record's line is formatted once, when it first arrives, and kept in the
-``text_line`` column of ``current``: rendering a million-record device is then
-one sort and one copy, not a million lines formatted again on every upload.
+``text_line`` column of ``current``, and ``current`` is kept in text order:
+rendering a million-record device is then one copy of that column, not a sort
+and a million lines formatted again on every upload.
 """
 
 from __future__ import annotations
@@ -40,18 +41,53 @@ def text_lines(records: pa.Table, log_type_name: str) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(line, "", "\n")
 
 
-def render_text(table: pa.Table, log_type_name: str) -> pa.BufferReader:
-    """The text of ``table``, as a reader over one Arrow buffer: the header and
-    the lines are gathered into place by a single ``take``, with no further
-    copy of the text."""
+def _sort_keys(log_type_name: str) -> list[tuple[str, str]]:
     time_field = log_type(log_type_name).time_field or "first_seen_at"
-    order = pc.sort_indices(table, [(time_field, "ascending"), ("record_key", "ascending")])
+    return [(time_field, "ascending"), ("record_key", "ascending")]
+
+
+def in_text_order(table: pa.Table, log_type_name: str) -> pa.Table:
+    return table.take(pc.sort_indices(table, _sort_keys(log_type_name)))
+
+
+def with_rows_in_text_order(ordered: pa.Table, rows: pa.Table, log_type_name: str) -> pa.Table:
+    """``ordered`` (in text order) with ``rows`` added in their places. Only
+    the part of ``ordered`` that sorts after the first new row is gathered
+    again: new records usually come after every known one, and then nothing
+    of ``ordered`` is copied."""
+    if rows.num_rows == 0:
+        return ordered
+    rows = in_text_order(rows, log_type_name)
+    start = _first_after(ordered, rows.slice(0, 1), log_type_name)
+    tail = pa.concat_tables([ordered.slice(start), rows])
+    if start < ordered.num_rows:
+        tail = in_text_order(tail, log_type_name)
+    return pa.concat_tables([ordered.slice(0, start), tail])
+
+
+def _first_after(ordered: pa.Table, row: pa.Table, log_type_name: str) -> int:
+    """How many rows of ``ordered`` sort before ``row``: a binary search in
+    which each comparison is Arrow's own sort of two rows, so nulls and ties
+    are placed exactly as ``in_text_order`` places them."""
+    keys = _sort_keys(log_type_name)
+    names = [name for name, _ in keys]
+    row = row.select(names)
+    low, high = 0, ordered.num_rows
+    while low < high:
+        middle = (low + high) // 2
+        pair = pa.concat_tables([ordered.slice(middle, 1).select(names), row])
+        if pc.sort_indices(pair, keys)[0].as_py() == 0:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def render_text(table: pa.Table, log_type_name: str) -> pa.BufferReader:
+    """The text of ``table`` (in text order), as a reader over one Arrow
+    buffer holding the header and the lines."""
     header = pa.array(["\t".join(text_columns(log_type_name)) + "\n"], pa.string())
-    lines = pa.chunked_array([header, *table[TEXT_LINE].chunks], pa.string())
-    indices = pa.concat_arrays(
-        [pa.array([0], pa.uint64()), pc.add(order, pa.scalar(1, pa.uint64()))]
-    )
-    text = lines.take(indices).combine_chunks()
+    text = pa.chunked_array([header, *table[TEXT_LINE].chunks], pa.string()).combine_chunks()
     # Every line ends in a newline, so the text is the character data
     # between the first and last offsets.
     _, offset_buffer, data = text.buffers()

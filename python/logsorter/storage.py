@@ -10,11 +10,13 @@ atomic rename.
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +54,13 @@ class Store(ABC):
 
     @abstractmethod
     def get(self, key: str) -> Blob | None: ...
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[tuple[BinaryIO, ObjectInfo] | None]:
+        """The object as a seekable file and its info (None if it does not
+        exist), for readers that need only parts of it at a time."""
+        blob = self.get(key)
+        yield (io.BytesIO(blob.data), blob.info) if blob else None
 
     @abstractmethod
     def put(self, key: str, data: bytes | BinaryIO) -> None:
@@ -192,6 +201,18 @@ class LocalStore(Store):
                 return Blob(file.read(), self._info(stat))
         except (FileNotFoundError, IsADirectoryError):
             return None
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[tuple[BinaryIO, ObjectInfo] | None]:
+        """The file itself: a reader takes only what it needs, and a rename
+        over it meanwhile leaves the open version intact."""
+        try:
+            file = self.path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            yield None
+            return
+        with file:
+            yield file, self._info(os.fstat(file.fileno()))
 
     def put(self, key: str, data: bytes | BinaryIO) -> None:
         path = self.path(key)

@@ -15,7 +15,7 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +46,11 @@ class Blob:
     info: ObjectInfo
 
 
+#: A body to write, or a function that writes it into the file it is given:
+#: a large body can then be produced straight into place, never held whole.
+Body = bytes | Callable[[BinaryIO], None]
+
+
 class Store(ABC):
     """Keys are ``/``-separated relative paths without ``.`` or ``..`` segments."""
 
@@ -68,7 +73,7 @@ class Store(ABC):
         the end) lets a large body be written without another copy of it."""
 
     @abstractmethod
-    def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
+    def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
         """Write only if the object is still at version ``etag`` (``None``: only
         if it does not exist). The new version, or None when another writer
         got there first."""
@@ -127,7 +132,11 @@ class S3Store(Store):
     def put(self, key: str, data: bytes | BinaryIO) -> None:
         self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data)
 
-    def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
+    def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
+        if callable(data):
+            sink = io.BytesIO()
+            data(sink)
+            data = sink.getvalue()
         try:
             if etag is None:
                 response = self.client.put_object(
@@ -216,30 +225,47 @@ class LocalStore(Store):
 
     def put(self, key: str, data: bytes | BinaryIO) -> None:
         path = self.path(key)
+        temporary = self._written(path, data)
+        try:
+            temporary.replace(path)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
+        path = self.path(key)
+        # Written before taking the lock, so other writers wait only for the
+        # check and the rename, not for the body to be produced.
+        temporary = self._written(path, data)
+        try:
+            with path.with_name(f".{path.name}.lock").open("ab") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                current = self.head(key)
+                if (current.etag if current else None) != etag:
+                    return None
+                temporary.replace(path)
+                written = self.head(key)
+                assert written is not None, "the lock keeps other writers out"
+                return written.etag
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    @staticmethod
+    def _written(path: Path, data: Body | BinaryIO) -> Path:
+        """A temporary file beside ``path`` holding ``data``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             with temporary.open("wb") as file:
                 if isinstance(data, bytes):
                     file.write(data)
+                elif callable(data):
+                    data(file)
                 else:
                     shutil.copyfileobj(data, file, _COPY_CHUNK)
-            temporary.replace(path)
-        finally:
+        except BaseException:
             temporary.unlink(missing_ok=True)
-
-    def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.with_name(f".{path.name}.lock").open("ab") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            current = self.head(key)
-            if (current.etag if current else None) != etag:
-                return None
-            self.put(key, data)
-            written = self.head(key)
-            assert written is not None, "the lock keeps other writers out"
-            return written.etag
+            raise
+        return temporary
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

@@ -68,9 +68,10 @@ class Store(ABC):
         yield (io.BytesIO(blob.data), blob.info) if blob else None
 
     @abstractmethod
-    def put(self, key: str, data: bytes | BinaryIO) -> None:
+    def put(self, key: str, data: Body | BinaryIO) -> None:
         """Write ``data``; a file object (read from its current position to
-        the end) lets a large body be written without another copy of it."""
+        the end) or a writer lets a large body be written without another
+        copy of it."""
 
     @abstractmethod
     def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
@@ -129,14 +130,12 @@ class S3Store(Store):
         info = ObjectInfo(len(data), response["ETag"], response["LastModified"].astimezone(UTC))
         return Blob(data, info)
 
-    def put(self, key: str, data: bytes | BinaryIO) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data)
+    def put(self, key: str, data: Body | BinaryIO) -> None:
+        body = _in_memory(data) if callable(data) else data
+        self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=body)
 
     def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
-        if callable(data):
-            sink = io.BytesIO()
-            data(sink)
-            data = sink.getvalue()
+        data = _in_memory(data) if callable(data) else data
         try:
             if etag is None:
                 response = self.client.put_object(
@@ -169,6 +168,13 @@ class S3Store(Store):
 
 #: Bytes per write when copying a file object into place.
 _COPY_CHUNK = 16 << 20
+
+
+def _in_memory(write: Callable[[BinaryIO], None]) -> bytes:
+    """A writer's body, for a client that sends bytes."""
+    sink = io.BytesIO()
+    write(sink)
+    return sink.getvalue()
 
 
 def _status(err: ClientError) -> int:
@@ -223,7 +229,7 @@ class LocalStore(Store):
         with file:
             yield file, self._info(os.fstat(file.fileno()))
 
-    def put(self, key: str, data: bytes | BinaryIO) -> None:
+    def put(self, key: str, data: Body | BinaryIO) -> None:
         path = self.path(key)
         temporary = self._written(path, data)
         try:

@@ -120,6 +120,7 @@ def measure(
 
     def run(group: str, implementation: str, log: str, rounds: int | None = None) -> None:
         bench_log: BenchLog = request.getfixturevalue(log)
+        benchmark.group = group
         classify = classifier(implementation, upstream_rulesets)
         threads = ENGINE_THREADS.get(implementation)
         if threads is None:

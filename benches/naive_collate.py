@@ -46,7 +46,7 @@ def naive_collate(current_path: Path, upload: bytes, upload_key: str, out_dir: P
         identity = json.dumps(
             [record.get(name) for name in IDENTITY], separators=(",", ":"), ensure_ascii=False
         )
-        key = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        key = hashlib.blake2b(identity.encode(), digest_size=16).hexdigest()
         if key in rows:
             continue
         extra = {k: v for k, v in record.items() if k not in KNOWN}

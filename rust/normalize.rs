@@ -1,7 +1,6 @@
-//! Normalization: one pass over the raw log that splits it into lines, strips
-//! the GitHub Actions timestamp and ANSI escape sequences from each, and
-//! writes the result into one flat buffer with a line index. Matching then
-//! runs over that buffer as a whole instead of line by line.
+//! Normalization: a line loses its GitHub Actions timestamp and its ANSI
+//! escape sequences. The engine normalizes only the lines it needs, straight
+//! from the raw log; `NormalizedLog` normalizes a whole log, for the naive scan.
 
 use std::sync::LazyLock;
 
@@ -10,13 +9,12 @@ use memchr::memchr2;
 use memchr::{memchr, memchr3};
 use regex::Regex;
 
-/// A log after normalization. Every raw line is kept here (dropping lines is
-/// the engine's business), so line `i` of the index is line `i + 1` of the
-/// original log.
+/// A whole log after normalization, as the naive scan reads it. Every raw line
+/// is kept here (dropping lines is the scan's business), so line `i` of the
+/// index is line `i + 1` of the original log.
 #[derive(Debug, Default)]
 pub struct NormalizedLog {
-    /// The normalized lines joined by `\n`, without a trailing newline, so no
-    /// match can run from one line into the next once patterns cannot cross `\n`.
+    /// The normalized lines joined by `\n`, without a trailing newline.
     text: String,
     /// Byte offset in `text` where each line starts.
     starts: Vec<usize>,
@@ -37,10 +35,6 @@ impl NormalizedLog {
         Self { text, starts }
     }
 
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     pub fn line_count(&self) -> usize {
         self.starts.len()
     }
@@ -50,16 +44,10 @@ impl NormalizedLog {
     }
 
     /// Offset just past the last byte of line `index` (where its `\n` would be).
-    pub fn line_end(&self, index: usize) -> usize {
+    fn line_end(&self, index: usize) -> usize {
         self.starts
             .get(index + 1)
             .map_or(self.text.len(), |next| next - 1)
-    }
-
-    /// The line an offset of `text` falls in; the offset of a line's `\n`
-    /// belongs to that line (a match may end there).
-    pub fn line_of_offset(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset) - 1
     }
 }
 
@@ -310,14 +298,11 @@ mod tests {
     }
 
     #[test]
-    fn offsets_map_to_lines() {
+    fn lines_are_indexed_in_order() {
         let log = NormalizedLog::new("ab\ncd\n\nef");
-        assert_eq!(log.text(), "ab\ncd\n\nef");
-        assert_eq!(log.line_of_offset(0), 0);
-        assert_eq!(log.line_of_offset(2), 0);
-        assert_eq!(log.line_of_offset(3), 1);
-        assert_eq!(log.line_of_offset(6), 2);
-        assert_eq!(log.line_of_offset(7), 3);
+        assert_eq!(log.line_count(), 4);
+        assert_eq!(log.line(1), "cd");
         assert_eq!(log.line(2), "");
+        assert_eq!(log.line(3), "ef");
     }
 }

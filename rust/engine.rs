@@ -107,11 +107,7 @@ impl Scanner {
             Some(build_residual(&residual_hirs)?)
         };
         let literals = LiteralSearch::new(literal_sets.into_iter().flatten());
-        let per_line = RegexSet::new(&patterns).map_err(|err| {
-            Error::TooBig(format!(
-                "the rules together are too large to compile: {err}"
-            ))
-        })?;
+        let per_line = RegexSet::new(&patterns).map_err(too_big)?;
         let layout = PatternLayout {
             ignore_lines: ignore_lines.len(),
             regions: regions.len(),
@@ -125,6 +121,12 @@ impl Scanner {
     }
 }
 
+fn too_big(err: impl std::fmt::Display) -> Error {
+    Error::TooBig(format!(
+        "the rules together are too large to compile: {err}"
+    ))
+}
+
 fn build_residual(hirs: &[Hir]) -> Result<meta::Regex> {
     meta::Regex::builder()
         .configure(
@@ -135,11 +137,7 @@ fn build_residual(hirs: &[Hir]) -> Result<meta::Regex> {
         )
         .syntax(syntax::Config::new())
         .build_many_from_hir(hirs)
-        .map_err(|err| {
-            Error::TooBig(format!(
-                "the rules together are too large to compile: {err}"
-            ))
-        })
+        .map_err(too_big)
 }
 
 /// Text anchors become line anchors: a line never contains `\n`.

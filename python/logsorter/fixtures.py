@@ -145,18 +145,16 @@ def _split_markers(marked: str, where: str) -> tuple[str, list[str]]:
     raw: list[str] = []
     open_at: list[tuple[int, int]] = []  # (span number, offset in the raw line)
     spans: dict[int, str] = {}
-    length = 0
     for char in marked:
         if char == OPEN:
-            open_at.append((len(open_at) + len(spans), length))
+            open_at.append((len(open_at) + len(spans), len(raw)))
         elif char == CLOSE:
             if not open_at:
                 raise FixtureError(f"{where}: {CLOSE} without a matching {OPEN}")
             number, start = open_at.pop()
-            spans[number] = "".join(raw)[start:length]
+            spans[number] = "".join(raw[start:])
         else:
             raw.append(char)
-            length += 1
     if open_at:
         raise FixtureError(f"{where}: {OPEN} without a matching {CLOSE}")
     return "".join(raw), [spans[n] for n in sorted(spans)]

@@ -219,28 +219,28 @@ def mark_captures(raw: str, match: Match) -> str:
     # Insert markers at raw offsets: an opening marker right before the first
     # kept character, a closing one right after the last (escape sequences
     # around a span stay outside it).
-    inserts: dict[int, list[str]] = {}
+    opening_at: dict[int, list[int]] = {}
+    closing_at: dict[int, list[int]] = {}
     for number, (start, end) in enumerate(spans):
         raw_start = raw_offsets[start] if start < len(normalized) else len(raw)
         raw_end = raw_offsets[end - 1] + 1 if end > start else raw_start
-        inserts.setdefault(raw_start, []).append(f"o{number}")
-        inserts.setdefault(raw_end, []).append(f"c{number}")
+        opening_at.setdefault(raw_start, []).append(number)
+        closing_at.setdefault(raw_end, []).append(number)
     out: list[str] = []
     for offset in range(len(raw) + 1):
-        out.extend(_markers_at(inserts.get(offset, [])))
+        out.extend(_markers_at(opening_at.get(offset, []), closing_at.get(offset, [])))
         if offset < len(raw):
             out.append(raw[offset])
     return "".join(out)
 
 
-def _markers_at(events: list[str]) -> Iterator[str]:
-    """Markers at one offset: spans that end here close first (innermost,
-    that is latest opened, first); then spans that start here open in group
-    order, an empty span closing right after it opens."""
-    closing = sorted((int(e[1:]) for e in events if e[0] == "c"), reverse=True)
-    opening = sorted(int(e[1:]) for e in events if e[0] == "o")
+def _markers_at(opening: list[int], closing: list[int]) -> Iterator[str]:
+    """Markers at one offset, given the spans (in group order) that open and
+    close there: spans that end here close first (innermost, that is latest
+    opened, first); then spans that start here open in group order, an empty
+    span closing right after it opens."""
     empty = set(closing) & set(opening)
-    for number in closing:
+    for number in reversed(closing):
         if number not in empty:
             yield CLOSE
     for number in opening:

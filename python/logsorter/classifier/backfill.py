@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 FAILED_CONCLUSION = "failure"
 #: SendMessageBatch takes at most ten entries.
 SQS_BATCH_SIZE = 10
+#: The ruleset digest recorded beside the (final log's) verdict.
+DIGEST_ATTRIBUTE = VERDICT_ATTRIBUTE + DIGEST_SUFFIX
 Reason = Literal["unclassified", "stale"]
 
 
@@ -73,7 +75,7 @@ def _scan_segment(
         ExpressionAttributeNames={
             "#conclusion": "conclusion",
             "#verdict": VERDICT_ATTRIBUTE,
-            "#digest": VERDICT_ATTRIBUTE + DIGEST_SUFFIX,
+            "#digest": DIGEST_ATTRIBUTE,
             "#completed": "completed_at",
             "#started": "started_at",
         },
@@ -99,7 +101,7 @@ def _candidate(item: Mapping[str, Any]) -> Candidate | None:
     except BadRequest:
         return None
     finished_at = _string(item, "completed_at") or _string(item, "started_at")
-    stale = bool(_string(item, VERDICT_ATTRIBUTE + DIGEST_SUFFIX))
+    stale = bool(_string(item, DIGEST_ATTRIBUTE))
     return Candidate(request, finished_at, "stale" if stale else "unclassified")
 
 

@@ -176,11 +176,11 @@ def collate_upload(
     ones raise (``TransientError`` or the store's own errors)."""
     try:
         upload = UploadKey.parse(key)
-        info = store.head(key)
-        if info is None:
-            raise RejectedUpload("the upload does not exist")
-        if max_bytes is not None and info.size > max_bytes:
-            raise UploadTooLarge(f"{key}: {info.size} bytes is above the limit of {max_bytes}")
+        if max_bytes is not None:
+            # Checked before the download, which is what the limit protects.
+            info = store.head(key)
+            if info is not None and info.size > max_bytes:
+                raise UploadTooLarge(f"{key}: {info.size} bytes is above the limit of {max_bytes}")
         blob = store.get(key)
         if blob is None:
             raise RejectedUpload("the upload does not exist")

@@ -81,9 +81,10 @@ def classify_job(
         raise UnreadableLog(f"s3://{bucket}/{key} is not a readable log: {err}") from err
     classified = time.perf_counter()
     verdict = match.to_dict() if match is not None else None
-    written = verdict is not None and request.write
+    written = False
     if verdict is not None and request.write:
         write_verdict(clients, config.jobs_table, request, verdict, ruleset.digest)
+        written = True
     return JobVerdict(
         request=request,
         match=verdict,

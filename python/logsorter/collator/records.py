@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import cache
 
 import pyarrow as pa
 import pyarrow.json as pa_json
@@ -20,11 +19,6 @@ from logsorter.collator.schema import parsed_schema, parser_specs
 _MIN_BLOCK = 1 << 20
 
 
-@cache
-def _specs() -> dict[str, tuple[list[tuple[str, str]], list[str]]]:
-    return parser_specs()
-
-
 @dataclass(frozen=True)
 class UploadRecords:
     parsed: ParsedUpload
@@ -35,7 +29,7 @@ class UploadRecords:
 def read_records(data: bytes) -> UploadRecords:
     """Raises ``RejectedUpload`` when the upload as a whole is unreadable."""
     try:
-        parsed = parse_upload(data, _specs())
+        parsed = parse_upload(data, parser_specs())
     except ValueError as err:
         raise RejectedUpload(str(err)) from err
     check_log_type(parsed.log_type)

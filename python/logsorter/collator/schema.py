@@ -110,6 +110,7 @@ def log_type(name: str) -> LogType:
     return LOG_TYPES.get(name) or LogType(name, Kind.EVENT, (), ())
 
 
+@cache
 def parser_specs() -> dict[str, tuple[list[tuple[str, str]], list[str]]]:
     """What ``logsorter._core.parse_upload`` needs to know about the known types."""
     return {t.name: (list(t.fields), list(t.identity)) for t in LOG_TYPES.values()}

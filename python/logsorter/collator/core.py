@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -140,6 +140,10 @@ def _write_parquet(table: pa.Table, sink: BinaryIO) -> None:
 _READ_BUFFER = 1 << 20
 
 
+def _collator_metadata(schema: pa.Schema) -> dict[str, Any]:
+    return dict(json.loads((schema.metadata or {}).get(_METADATA_KEY, b"{}")))
+
+
 def load_current(store: Store, key: str, log_type_name: str) -> Current:
     with store.open(key) as opened:
         if opened is None:
@@ -148,7 +152,7 @@ def load_current(store: Store, key: str, log_type_name: str) -> Current:
         # memory beside the table.
         file, info = opened
         table = pq.read_table(file, pre_buffer=False, buffer_size=_READ_BUFFER)
-    metadata = json.loads((table.schema.metadata or {}).get(_METADATA_KEY, b"{}"))
+    metadata = _collator_metadata(table.schema)
     snapshot = metadata.get("snapshot")
     table = table.replace_schema_metadata(None)
     if TEXT_LINE not in table.column_names:  # written before text lines were kept
@@ -301,10 +305,13 @@ def collated_uploads(store: Store) -> set[str]:
     """Upload keys already collated (recorded in a ``current``) or rejected."""
     done: set[str] = set()
     for key in store.list_keys(f"{OUTPUT_PREFIX}current/"):
-        blob = store.get(key) if key.endswith(".parquet") else None
-        if blob is not None:
-            metadata = pq.read_schema(io.BytesIO(blob.data)).metadata or {}
-            done.update(json.loads(metadata.get(_METADATA_KEY, b"{}")).get("uploads", {}))
+        if not key.endswith(".parquet"):
+            continue
+        with store.open(key) as opened:
+            # The footer holds the metadata: the rows are never read.
+            schema = pq.read_schema(opened[0]) if opened else None
+        if schema is not None:
+            done.update(_collator_metadata(schema).get("uploads", {}))
     for key in store.list_keys(f"{OUTPUT_PREFIX}errors/"):
         blob = store.get(key)
         report = json.loads(blob.data) if blob else {}

@@ -52,15 +52,14 @@ def run(args: argparse.Namespace) -> int:
 
     from logsorter.collator.core import collate_upload, collated_uploads
     from logsorter.collator.keys import UPLOAD_PREFIX
-    from logsorter.collator.lambda_app import MAX_UPLOAD_ENV
+    from logsorter.collator.lambda_app import upload_limit
 
     store = open_store(args.store)
     keys = list(args.keys)
     if not keys:
         done = collated_uploads(store)
         keys = [key for key in store.list_keys(UPLOAD_PREFIX) if key not in done]
-    limit = os.environ.get(MAX_UPLOAD_ENV)
-    max_bytes = None if args.dlq or not limit else int(float(limit) * 1024 * 1024)
+    max_bytes = upload_limit(dead_letter=args.dlq)
 
     counts: Counter[str] = Counter()
     problems: list[str] = []

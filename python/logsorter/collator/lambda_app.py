@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_ENV = "LOGSORTER_MAX_UPLOAD_MB"
 
 
+def upload_limit(*, dead_letter: bool) -> int | None:
+    """The upload size limit in bytes from ``LOGSORTER_MAX_UPLOAD_MB``; none
+    for the dead-letter collator, which takes what the primary could not."""
+    limit = os.environ.get(MAX_UPLOAD_ENV)
+    return None if dead_letter or not limit else int(float(limit) * 1024 * 1024)
+
+
 @dataclass(frozen=True)
 class UploadRef:
     bucket: str
@@ -85,9 +92,7 @@ class CollatorApp:
     def from_env(cls, *, dead_letter: bool) -> CollatorApp:
         import boto3
 
-        limit = os.environ.get(MAX_UPLOAD_ENV)
-        max_bytes = None if dead_letter or not limit else int(float(limit) * 1024 * 1024)
-        return cls(boto3.client("s3"), max_bytes)
+        return cls(boto3.client("s3"), upload_limit(dead_letter=dead_letter))
 
     def store(self, bucket: str) -> S3Store:
         if bucket not in self._stores:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from logsorter.classifier.service import Classifier
-    from logsorter.collator.lambda_app import CollatorApp
+    from logsorter.collator.app import CollatorApp
 
 # Built on the first classify call, not at import: the environment a test or
 # the runtime sets before that call is what configures the container.
@@ -32,7 +32,7 @@ _collators: dict[bool, CollatorApp] = {}
 
 def _collator(dead_letter: bool) -> CollatorApp:
     if dead_letter not in _collators:
-        from logsorter.collator.lambda_app import CollatorApp
+        from logsorter.collator.app import CollatorApp
 
         _collators[dead_letter] = CollatorApp.from_env(dead_letter=dead_letter)
     return _collators[dead_letter]
@@ -42,10 +42,10 @@ def collate(event: Any, context: Any) -> dict[str, Any]:
     """Collate phone-log uploads: S3 notifications, directly or in SQS batches.
     Transient failures raise (or fail their SQS message) so Lambda retries;
     rejected uploads get an error report and count as done."""
-    return _collator(dead_letter=False).handle(event)
+    return _collator(dead_letter=False).handle(event, context)
 
 
 def collate_dlq(event: Any, context: Any) -> dict[str, Any]:
     """The dead-letter collator: no upload size limit, and any wrapping of the
     failed event (on-failure destination, SQS, SNS, plain S3)."""
-    return _collator(dead_letter=True).handle(event)
+    return _collator(dead_letter=True).handle(event, context)

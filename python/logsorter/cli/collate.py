@@ -38,9 +38,9 @@ def open_store(spec: str) -> Any:
         bucket = spec.removeprefix("s3://").strip("/")
         if not bucket or "/" in bucket:
             raise CommandError(f"--store {spec!r}: expected s3://BUCKET")
-        import boto3
+        from logsorter import aws
 
-        return S3Store(boto3.client("s3"), bucket)
+        return S3Store(aws.s3_client(), bucket)
     if not os.path.isdir(spec):
         raise CommandError(f"--store {spec}: not a directory")
     return LocalStore(spec)
@@ -50,16 +50,20 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    from logsorter.collator.core import collate_upload, collated_uploads
+    from logsorter.collator.collate import collate_upload
+    from logsorter.collator.config import CollatorConfig
+    from logsorter.collator.discovery import collated_uploads
     from logsorter.collator.keys import UPLOAD_PREFIX
-    from logsorter.collator.lambda_app import upload_limit
 
+    try:
+        config = CollatorConfig.from_env(dead_letter=args.dlq)
+    except ValueError as err:
+        raise CommandError(str(err)) from err
     store = open_store(args.store)
     keys = list(args.keys)
     if not keys:
         done = collated_uploads(store)
         keys = [key for key in store.list_keys(UPLOAD_PREFIX) if key not in done]
-    max_bytes = upload_limit(dead_letter=args.dlq)
 
     counts: Counter[str] = Counter()
     problems: list[str] = []
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         task = progress.add_task("collating", total=len(keys))
         for key in keys:
             try:
-                outcome = collate_upload(store, key, max_bytes=max_bytes)
+                outcome = collate_upload(store, key, max_bytes=config.max_upload_bytes)
             except Exception as err:
                 counts["failed"] += 1
                 problems.append(f"{key}: failed: {err}")

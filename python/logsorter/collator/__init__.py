@@ -1,9 +1,17 @@
 """The phone-log collator: raw uploads under ``uploads/users/`` become, per
 device and log type, a current parquet file, daily diffs and a text file, all
 under ``collated_logs/`` of the same store.
+
+``app`` is the Lambda side (``events`` finds the uploads in an event,
+``config`` reads the environment once); ``collate`` handles one upload:
+``records`` parses it, ``merge`` merges it into ``current`` (``current``: the
+file format and parquet policy), ``commit`` writes it crash-safely, ``text``
+renders the text file and ``reports`` the error reports. ``schema`` holds the
+log types, ``keys`` every key the collator reads or writes, ``discovery``
+the store-wide lookups of the command line, ``sample`` synthetic uploads.
 """
 
-from logsorter.collator.core import Outcome, collate_upload
+from logsorter.collator.collate import Outcome, collate_upload
 from logsorter.collator.keys import RejectedUpload, UploadKey
 
 __all__ = ["Outcome", "RejectedUpload", "UploadKey", "collate_upload"]

@@ -1,5 +1,6 @@
 """Upload keys and the output keys derived from them. Every key the collator
-writes is built here from validated parts, so nothing can land outside
+writes is built here from validated parts (upload keys parsed here, log types
+validated by the upload parser), so nothing can land outside
 ``collated_logs/``.
 """
 
@@ -10,10 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from logsorter.collator.schema import LogType
+
 UPLOAD_PREFIX = "uploads/users/"
 OUTPUT_PREFIX = "collated_logs/"
+CURRENT_PREFIX = f"{OUTPUT_PREFIX}current/"
+ERROR_PREFIX = f"{OUTPUT_PREFIX}errors/"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_LOG_TYPE = re.compile(r"[a-z0-9_]{1,64}")
 _MAX_FILE_NAME = 255
 
 
@@ -55,41 +59,34 @@ class UploadKey:
         return cls(key, user_id, serial, device_id, file_name)
 
     @property
-    def name(self) -> str:
-        """The deterministic name of this upload's diff."""
+    def digest(self) -> str:
+        """The digest of the key, which names this upload's diff."""
         return key_digest(self.key)
 
 
-def check_log_type(log_type: str) -> str:
-    if not _LOG_TYPE.fullmatch(log_type):
-        raise RejectedUpload(f"log_type {log_type!r} is not 1-64 of [a-z0-9_]")
-    return log_type
+def current_key(log_type: LogType, user_id: str, device_id: str) -> str:
+    return f"{CURRENT_PREFIX}{log_type.name}/user-{user_id}/device-{device_id}.parquet"
 
 
-def current_key(log_type: str, user_id: str, device_id: str) -> str:
-    log_type = check_log_type(log_type)
-    return f"{OUTPUT_PREFIX}current/{log_type}/user-{user_id}/device-{device_id}.parquet"
-
-
-def diff_key(log_type: str, upload: UploadKey, uploaded_at: datetime) -> str:
+def diff_key(log_type: LogType, upload: UploadKey, uploaded_at: datetime) -> str:
     return (
-        f"{OUTPUT_PREFIX}diff/{check_log_type(log_type)}/dt={uploaded_at:%Y-%m-%d}/"
-        f"user-{upload.user_id}/device-{upload.device_id}/{upload.name}.parquet"
+        f"{OUTPUT_PREFIX}diff/{log_type.name}/dt={uploaded_at:%Y-%m-%d}/"
+        f"user-{upload.user_id}/device-{upload.device_id}/{upload.digest}.parquet"
     )
 
 
-def staged_diff_key(log_type: str, upload: UploadKey, digest: str) -> str:
+def staged_diff_key(log_type: LogType, upload: UploadKey, digest: str) -> str:
     """Where a diff waits until the current that contains it is committed."""
     return (
-        f"{OUTPUT_PREFIX}staging/{check_log_type(log_type)}/user-{upload.user_id}/"
-        f"device-{upload.device_id}/{upload.name}-{digest}.parquet"
+        f"{OUTPUT_PREFIX}staging/{log_type.name}/user-{upload.user_id}/"
+        f"device-{upload.device_id}/{upload.digest}-{digest}.parquet"
     )
 
 
-def text_key(log_type: str, user_id: str, device_id: str) -> str:
-    return f"{OUTPUT_PREFIX}user-{user_id}/device-{device_id}/{check_log_type(log_type)}.txt"
+def text_key(log_type: LogType, user_id: str, device_id: str) -> str:
+    return f"{OUTPUT_PREFIX}user-{user_id}/device-{device_id}/{log_type.name}.txt"
 
 
 def error_key(upload_key: str) -> str:
     """One report per upload key, overwritten when the upload is processed again."""
-    return f"{OUTPUT_PREFIX}errors/{key_digest(upload_key)}.json"
+    return f"{ERROR_PREFIX}{key_digest(upload_key)}.json"

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logsorter.collator.keys import UploadKey
-from logsorter.collator.schema import TEXT_LINE, TIMESTAMP, current_schema
+from logsorter.collator.schema import TEXT_LINE, TIMESTAMP, LogType, current_schema
 from logsorter.collator.text import in_text_order, text_lines, with_rows_in_text_order
 
 CHANGE = "change"
@@ -31,7 +31,7 @@ class Merged:
 
 
 def with_provenance(
-    records: pa.Table, log_type: str, upload: UploadKey, uploaded_at: datetime
+    records: pa.Table, log_type: LogType, upload: UploadKey, uploaded_at: datetime
 ) -> pa.Table:
     """The parser's table in the ``current`` schema, stamped with its upload."""
     rows = records.num_rows
@@ -56,7 +56,7 @@ def with_provenance(
     )
 
 
-def merge_events(current: pa.Table, incoming: pa.Table, log_type: str) -> Merged:
+def merge_events(current: pa.Table, incoming: pa.Table, log_type: LogType) -> Merged:
     """``current`` is in text order, and so is the merged table."""
     if incoming.num_rows == 0:
         return Merged(current, incoming)
@@ -79,7 +79,7 @@ def merge_events(current: pa.Table, incoming: pa.Table, log_type: str) -> Merged
     return Merged(with_rows_in_text_order(current, added, log_type), added)
 
 
-def merge_snapshot(current: pa.Table, incoming: pa.Table, log_type: str) -> Merged:
+def merge_snapshot(current: pa.Table, incoming: pa.Table, log_type: LogType) -> Merged:
     """``incoming`` replaces ``current``; the caller has checked it is newer.
     The merged table is in text order."""
     old_index = pc.index_in(incoming["record_key"], value_set=current["record_key"])
@@ -117,5 +117,5 @@ def _labelled(rows: pa.Table, change: str) -> pa.Table:
     return rows.append_column(CHANGE, pa.array([change] * rows.num_rows, pa.string()))
 
 
-def empty_snapshot_diff(log_type: str) -> pa.Table:
+def empty_snapshot_diff(log_type: LogType) -> pa.Table:
     return _labelled(current_schema(log_type).empty_table(), "added")

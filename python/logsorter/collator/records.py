@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from logsorter._core import ParsedUpload, parse_upload
-from logsorter.collator.keys import RejectedUpload, check_log_type
-from logsorter.collator.schema import parsed_schema, parser_specs
+from logsorter.collator.keys import RejectedUpload
+from logsorter.collator.schema import LogType, log_type, parsed_schema, parser_specs
 
 #: Arrow's JSON reader needs every line to fit in one block.
 _MIN_BLOCK = 1 << 20
@@ -22,6 +22,7 @@ _MIN_BLOCK = 1 << 20
 @dataclass(frozen=True)
 class UploadRecords:
     parsed: ParsedUpload
+    log_type: LogType
     #: The accepted records, first occurrence of each identity, in line order.
     table: pa.Table
 
@@ -32,10 +33,10 @@ def read_records(data: bytes) -> UploadRecords:
         parsed = parse_upload(data, parser_specs())
     except ValueError as err:
         raise RejectedUpload(str(err)) from err
-    check_log_type(parsed.log_type)
-    schema = parsed_schema(parsed.log_type)
+    kind = log_type(parsed.log_type)
+    schema = parsed_schema(kind)
     if parsed.records == 0:
-        return UploadRecords(parsed, schema.empty_table())
+        return UploadRecords(parsed, kind, schema.empty_table())
     table = pa_json.read_json(
         io.BytesIO(parsed.ndjson),
         read_options=pa_json.ReadOptions(block_size=max(_MIN_BLOCK, parsed.longest_line + 1)),
@@ -43,4 +44,4 @@ def read_records(data: bytes) -> UploadRecords:
             explicit_schema=schema, unexpected_field_behavior="error"
         ),
     )
-    return UploadRecords(parsed, table)
+    return UploadRecords(parsed, kind, table)

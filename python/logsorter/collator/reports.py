@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from logsorter.collator.keys import error_key
+from logsorter.collator.keys import ERROR_PREFIX, error_key
 from logsorter.storage import Store
+
+_REJECTED = "rejected"
 
 #: Lines listed one by one in a report; the count covers the rest.
 MAX_LISTED_LINES = 1000
@@ -17,7 +19,7 @@ MAX_LISTED_LINES = 1000
 
 def report_rejected(store: Store, upload_key: str, reason: str) -> str:
     """Nothing of the upload was collated."""
-    return _write(store, upload_key, "rejected", reason, ())
+    return _write(store, upload_key, _REJECTED, reason, ())
 
 
 def report_skipped_lines(
@@ -47,3 +49,14 @@ def _write(
     key = error_key(upload_key)
     store.put(key, json.dumps(report, ensure_ascii=False, indent=1).encode())
     return key
+
+
+def rejected_upload_keys(store: Store) -> set[str]:
+    """The upload keys whose report says they were rejected as a whole."""
+    rejected = set()
+    for key in store.list_keys(ERROR_PREFIX):
+        blob = store.get(key)
+        report = json.loads(blob.data) if blob else {}
+        if report.get("status") == _REJECTED:
+            rejected.add(report["key"])
+    return rejected

@@ -106,7 +106,8 @@ LOG_TYPES: dict[str, LogType] = {
 
 
 def log_type(name: str) -> LogType:
-    """The known type, or an event log with every field in ``extra``."""
+    """The known type, or an event log with every field in ``extra``. The
+    name comes from an upload's header, which the parser has validated."""
     return LOG_TYPES.get(name) or LogType(name, Kind.EVENT, (), ())
 
 
@@ -136,9 +137,9 @@ PROVENANCE = pa.schema(
 
 
 @cache
-def parsed_schema(name: str) -> pa.Schema:
+def parsed_schema(log_type: LogType) -> pa.Schema:
     """The schema of the parser's NDJSON for one log type."""
-    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type(name).fields]
+    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type.fields]
     return pa.schema(
         [
             *fields,
@@ -154,14 +155,14 @@ def parsed_schema(name: str) -> pa.Schema:
 TEXT_LINE = "text_line"
 
 
-def text_columns(name: str) -> list[str]:
+def text_columns(log_type: LogType) -> list[str]:
     """The columns of the text file: what the phone sent."""
-    return [field for field, _ in log_type(name).fields] + ["extra"]
+    return [field for field, _ in log_type.fields] + ["extra"]
 
 
 @cache
-def current_schema(name: str) -> pa.Schema:
+def current_schema(log_type: LogType) -> pa.Schema:
     """The schema of ``current`` for one log type; diffs have the same
     columns but ``text_line``."""
-    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type(name).fields]
+    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type.fields]
     return pa.schema([*fields, ("extra", pa.string()), *PROVENANCE, (TEXT_LINE, pa.string())])

@@ -19,7 +19,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logsorter.collator.schema import TEXT_LINE, log_type, text_columns
+from logsorter.collator.schema import TEXT_LINE, LogType, text_columns
 
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 NULL = "\\N"
@@ -37,42 +37,42 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(column, NULL)
 
 
-def text_lines(records: pa.Table, log_type_name: str) -> pa.ChunkedArray:
+def text_lines(records: pa.Table, log_type: LogType) -> pa.ChunkedArray:
     """Each record's line of text, newline included."""
-    cells = [_as_text(records[name]) for name in text_columns(log_type_name)]
+    cells = [_as_text(records[name]) for name in text_columns(log_type)]
     line = pc.binary_join_element_wise(*cells, "\t")
     return pc.binary_join_element_wise(line, "", "\n")
 
 
-def _sort_keys(log_type_name: str) -> list[tuple[str, str]]:
-    time_field = log_type(log_type_name).time_field or "first_seen_at"
+def _sort_keys(log_type: LogType) -> list[tuple[str, str]]:
+    time_field = log_type.time_field or "first_seen_at"
     return [(time_field, "ascending"), ("record_key", "ascending")]
 
 
-def in_text_order(table: pa.Table, log_type_name: str) -> pa.Table:
-    return table.take(pc.sort_indices(table, _sort_keys(log_type_name)))
+def in_text_order(table: pa.Table, log_type: LogType) -> pa.Table:
+    return table.take(pc.sort_indices(table, _sort_keys(log_type)))
 
 
-def with_rows_in_text_order(ordered: pa.Table, rows: pa.Table, log_type_name: str) -> pa.Table:
+def with_rows_in_text_order(ordered: pa.Table, rows: pa.Table, log_type: LogType) -> pa.Table:
     """``ordered`` (in text order) with ``rows`` added in their places. Only
     the part of ``ordered`` that sorts after the first new row is gathered
     again: new records usually come after every known one, and then nothing
     of ``ordered`` is copied."""
     if rows.num_rows == 0:
         return ordered
-    rows = in_text_order(rows, log_type_name)
-    start = _first_after(ordered, rows.slice(0, 1), log_type_name)
+    rows = in_text_order(rows, log_type)
+    start = _first_after(ordered, rows.slice(0, 1), log_type)
     tail = pa.concat_tables([ordered.slice(start), rows])
     if start < ordered.num_rows:
-        tail = in_text_order(tail, log_type_name)
+        tail = in_text_order(tail, log_type)
     return pa.concat_tables([ordered.slice(0, start), tail])
 
 
-def _first_after(ordered: pa.Table, row: pa.Table, log_type_name: str) -> int:
+def _first_after(ordered: pa.Table, row: pa.Table, log_type: LogType) -> int:
     """How many rows of ``ordered`` sort before ``row``: a binary search in
     which each comparison is Arrow's own sort of two rows, so nulls and ties
     are placed exactly as ``in_text_order`` places them."""
-    keys = _sort_keys(log_type_name)
+    keys = _sort_keys(log_type)
     names = [name for name, _ in keys]
     row = row.select(names)
     low, high = 0, ordered.num_rows
@@ -86,10 +86,10 @@ def _first_after(ordered: pa.Table, row: pa.Table, log_type_name: str) -> int:
     return low
 
 
-def render_text(table: pa.Table, log_type_name: str) -> Callable[[BinaryIO], None]:
+def render_text(table: pa.Table, log_type: LogType) -> Callable[[BinaryIO], None]:
     """A writer of the text of ``table`` (in text order): the header, then
     each chunk's lines straight from Arrow's buffer, with no copy gathered."""
-    header = ("\t".join(text_columns(log_type_name)) + "\n").encode()
+    header = ("\t".join(text_columns(log_type)) + "\n").encode()
     chunks = [chunk for chunk in table[TEXT_LINE].chunks if len(chunk)]
 
     def write(sink: BinaryIO) -> None:

@@ -1,0 +1,69 @@
+"""The collator the way Lambda runs it: ``python -m awslambdaric`` polling the
+Runtime API emulator, with its structured logs and metrics read back from the
+process's output."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.request
+from typing import Any
+
+import pytest
+from collator_support import BUCKET, DEVICE, sms, upload
+from logsorter.storage import S3Store
+from support.lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from test_collator_lambda import s3_event, sqs_event
+
+pytestmark = pytest.mark.integration
+
+
+def invoke(emulator: LambdaRuntimeEmulator, event: object) -> Any:
+    request = urllib.request.Request(
+        emulator.invoke_url, data=json.dumps(event).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=120) as reply:
+        return json.loads(reply.read())
+
+
+def json_lines(output: bytes) -> list[dict[str, Any]]:
+    lines = []
+    for line in output.decode().splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+def test_logs_and_metrics_are_structured_under_the_runtime_client(s3_store: S3Store) -> None:
+    good, broken = f"{DEVICE}sms-1.ndjson.gz", f"{DEVICE}sms-2.ndjson.gz"
+    s3_store.put(good, upload([sms(i) for i in range(5)]))
+    s3_store.put(broken, b"\x1f\x8b not really gzip")
+    with tempfile.TemporaryFile() as log:
+        with lambda_function("logsorter.handlers.collate", {}, log=log) as collator:
+            batch = sqs_event(s3_event(good), s3_event(broken), s3_event(good))
+            assert invoke(collator, batch) == {"batchItemFailures": []}
+        log.seek(0)
+        lines = json_lines(log.read())
+
+    logged = {(line.get("message"), line.get("key")): line for line in lines if "level" in line}
+    collated = logged[("collated", good)]
+    assert collated["service"] == "collator"
+    assert collated["level"] == "INFO"
+    assert (collated["records"], collated["added"], collated["conflicts"]) == (5, 5, 0)
+    assert collated["bucket"] == BUCKET
+    assert collated["upload_bytes"] > 0
+    assert collated["request_id"]
+    assert logged[("already_collated", good)]["added"] == 0
+    rejected = logged[("rejected", broken)]
+    assert rejected["report_key"].startswith("collated_logs/errors/")
+
+    [metrics] = [line for line in lines if "_aws" in line]
+    [directive] = metrics["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "logsorter"
+    assert metrics["service"] == "collator"
+    assert metrics["UploadsCollated"] == [1.0]
+    assert metrics["UploadsAlreadyCollated"] == [1.0]
+    assert metrics["UploadsRejected"] == [1.0]
+    assert metrics["RecordsAdded"] == [5.0, 0.0, 0.0]
+    assert metrics["CommitConflicts"] == [0.0, 0.0, 0.0]
+    assert metrics["Invocations"] == [1.0]

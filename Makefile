@@ -58,7 +58,7 @@ lint: install ## ruff, mypy --strict, stub check, cargo fmt --check, clippy -D w
 	$(BIN)/ruff check python tests benches scripts
 	$(BIN)/ruff format --check python tests benches scripts
 	$(BIN)/mypy
-	$(BIN)/python -m mypy.stubtest logsorter._core
+	$(BIN)/python -m mypy.stubtest --mypy-config-file pyproject.toml logsorter._core
 	$(BIN)/hadolint Dockerfile
 	cargo fmt --check
 	cargo clippy --all-targets --all-features --quiet -- -D warnings

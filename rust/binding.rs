@@ -8,16 +8,26 @@ use pyo3::exceptions::{
     PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString, PyTuple};
 
+use std::collections::BTreeMap;
+
+use crate::columns::{Column, FieldKind, Strings, Values};
 use crate::decode::decode_text;
 use crate::engine::Verdict;
 use crate::error::Error;
-use crate::{naive, ruleset};
+use crate::{naive, ruleset, upload};
 
 /// The packaged default ruleset, compiled into the module so that loading it
 /// needs no file access at cold start.
 const DEFAULT_RULESET: &str = include_str!("../python/logsorter/ruleset.toml");
+
+pyo3::create_exception!(
+    _core,
+    CorruptInputError,
+    PyValueError,
+    "Input that cannot be read: corrupt gzip, or an upload without a valid header."
+);
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> Self {
@@ -28,10 +38,10 @@ impl From<Error> for PyErr {
                 std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
                 _ => PyOSError::new_err(message),
             },
-            Error::Gzip(_)
-            | Error::RuleSetSyntax(_)
-            | Error::BadPattern { .. }
-            | Error::TooBig(_) => PyValueError::new_err(message),
+            Error::Gzip(_) | Error::MalformedUpload(_) => CorruptInputError::new_err(message),
+            Error::RuleSetSyntax(_) | Error::BadPattern { .. } | Error::TooBig(_) => {
+                PyValueError::new_err(message)
+            }
         }
     }
 }
@@ -211,59 +221,266 @@ impl Match {
     }
 }
 
-/// An upload reduced to what Arrow reads: see `crate::upload::parse`.
+/// Per known log type, `(fields, identity)`: `fields` is a list of
+/// `(name, kind)` and `identity` the names that identify a record.
+type UploadSpecs = BTreeMap<String, (Vec<(String, String)>, Vec<String>)>;
+
+/// Parses uploads; built once from the log types' specs.
+#[pyclass(module = "logsorter._core", frozen)]
+pub struct UploadParser {
+    inner: upload::UploadParser,
+}
+
+#[pymethods]
+impl UploadParser {
+    /// The kinds a known field may have.
+    #[classattr]
+    #[pyo3(name = "FIELD_KINDS")]
+    fn field_kinds(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        PyTuple::new(py, FieldKind::ALL.map(FieldKind::name))
+    }
+
+    /// The columns every parsed upload has after its known fields.
+    #[classattr]
+    #[pyo3(name = "RECORD_COLUMNS")]
+    fn record_columns(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        PyTuple::new(py, upload::RECORD_COLUMNS.map(|(name, _)| name))
+    }
+
+    #[new]
+    fn new(specs: UploadSpecs) -> PyResult<Self> {
+        let mut log_specs = BTreeMap::new();
+        for (log_type, (fields, identity)) in specs {
+            let fields = fields
+                .into_iter()
+                .map(|(name, kind)| match FieldKind::parse(&kind) {
+                    Some(kind) => Ok((name, kind)),
+                    None => Err(PyValueError::new_err(format!(
+                        "{log_type}.{name}: unknown field kind {kind:?}"
+                    ))),
+                })
+                .collect::<PyResult<_>>()?;
+            log_specs.insert(log_type, upload::LogSpec { fields, identity });
+        }
+        Ok(Self {
+            inner: upload::UploadParser::new(log_specs),
+        })
+    }
+
+    /// The pyarrow schema of a parsed upload of `log_type`.
+    fn schema<'py>(&self, py: Python<'py>, log_type: &str) -> PyResult<Bound<'py, PyAny>> {
+        let pa = py.import("pyarrow")?;
+        arrow_schema(&pa, &self.inner.columns(log_type))
+    }
+
+    fn parse(&self, py: Python<'_>, data: &[u8]) -> PyResult<ParsedUpload> {
+        let parsed = py.detach(|| self.inner.parse(data))?;
+        let pa = py.import("pyarrow")?;
+        let layout: Vec<(&str, FieldKind)> = parsed
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind))
+            .collect();
+        let schema = arrow_schema(&pa, &layout)?;
+        let arrays = parsed
+            .columns
+            .into_iter()
+            .map(|column| arrow_array(&pa, column))
+            .collect::<PyResult<Vec<_>>>()?;
+        let table = pa.getattr("Table")?.call_method(
+            "from_arrays",
+            (arrays,),
+            Some(&[("schema", schema)].into_py_dict(py)?),
+        )?;
+        Ok(ParsedUpload {
+            log_type: parsed.header.log_type,
+            collected_at: parsed.header.collected_at,
+            table: table.unbind(),
+            records: parsed.records,
+            duplicates: parsed.duplicates,
+            rejected: parsed
+                .rejected
+                .into_iter()
+                .map(|r| (r.line_num, r.reason))
+                .collect(),
+        })
+    }
+}
+
+/// An upload's records as a pyarrow table, and what was left out.
 #[pyclass(module = "logsorter._core", frozen, get_all)]
 pub struct ParsedUpload {
     log_type: String,
-    schema_version: i64,
     collected_at: Option<i64>,
-    app_version: Option<String>,
-    ndjson: Py<PyBytes>,
+    table: Py<PyAny>,
     records: usize,
     duplicates: usize,
     rejected: Vec<(usize, String)>,
-    longest_line: usize,
 }
 
-/// Per known log type, `(fields, identity)`: `fields` is a list of
-/// `(name, kind)` and `identity` the names that identify a record.
-type UploadSpecs = std::collections::BTreeMap<String, (Vec<(String, String)>, Vec<String>)>;
-
-#[pyfunction]
-pub fn parse_upload(py: Python<'_>, data: &[u8], specs: UploadSpecs) -> PyResult<ParsedUpload> {
-    use crate::upload::{FieldKind, LogSpec};
-    let mut log_specs = std::collections::BTreeMap::new();
-    for (log_type, (fields, identity)) in specs {
-        let fields = fields
-            .into_iter()
-            .map(|(name, kind)| match FieldKind::parse(&kind) {
-                Some(kind) => Ok((name, kind)),
-                None => Err(PyValueError::new_err(format!(
-                    "{log_type}.{name}: unknown field kind {kind:?}"
-                ))),
-            })
-            .collect::<PyResult<_>>()?;
-        log_specs.insert(log_type, LogSpec { fields, identity });
+fn arrow_type<'py>(pa: &Bound<'py, PyModule>, kind: FieldKind) -> PyResult<Bound<'py, PyAny>> {
+    match kind {
+        FieldKind::Int => pa.call_method0("int64"),
+        FieldKind::Float => pa.call_method0("float64"),
+        FieldKind::Str => pa.call_method0("string"),
+        FieldKind::Bool => pa.call_method0("bool_"),
+        FieldKind::StrList => pa.call_method1("list_", (pa.call_method0("string")?,)),
     }
-    let parsed = py
-        .detach(|| crate::upload::parse(data, &log_specs))
-        .map_err(|err| PyValueError::new_err(err.to_string()))?;
-    let header = parsed.header;
-    Ok(ParsedUpload {
-        log_type: header.log_type,
-        schema_version: header.schema_version,
-        collected_at: header.collected_at,
-        app_version: header.app_version,
-        ndjson: PyBytes::new(py, &parsed.ndjson).unbind(),
-        records: parsed.records,
-        duplicates: parsed.duplicates,
-        rejected: parsed
-            .rejected
-            .into_iter()
-            .map(|r| (r.line_num, r.reason))
-            .collect(),
-        longest_line: parsed.longest_line,
-    })
+}
+
+fn arrow_schema<'py>(
+    pa: &Bound<'py, PyModule>,
+    columns: &[(&str, FieldKind)],
+) -> PyResult<Bound<'py, PyAny>> {
+    let fields = columns
+        .iter()
+        .map(|&(name, kind)| pa.call_method1("field", (name, arrow_type(pa, kind)?)))
+        .collect::<PyResult<Vec<_>>>()?;
+    pa.call_method1("schema", (fields,))
+}
+
+/// A column as a pyarrow array over the column's own buffers (no copy).
+fn arrow_array<'py>(pa: &Bound<'py, PyModule>, column: Column) -> PyResult<Bound<'py, PyAny>> {
+    let py = pa.py();
+    let buffer = |bytes: NativeBuffer| -> PyResult<Bound<'py, PyAny>> {
+        pa.call_method1("py_buffer", (Bound::new(py, bytes)?,))
+    };
+    let length = column.len();
+    let null_count = column.validity.null_count();
+    let validity = match column.validity.into_bitmap() {
+        Some(bitmap) => Some(buffer(NativeBuffer::Bytes(bitmap.into_bytes()))?),
+        None => None,
+    };
+    let from_buffers = |kind: FieldKind,
+                        length: usize,
+                        buffers: Vec<Option<Bound<'py, PyAny>>>,
+                        null_count: usize,
+                        children: Option<Vec<Bound<'py, PyAny>>>| {
+        let kwargs = [("null_count", null_count.into_pyobject(py)?.into_any())].into_py_dict(py)?;
+        if let Some(children) = children {
+            kwargs.set_item("children", children)?;
+        }
+        pa.getattr("Array")?.call_method(
+            "from_buffers",
+            (arrow_type(pa, kind)?, length, buffers),
+            Some(&kwargs),
+        )
+    };
+    let strings = |strings: Strings| -> PyResult<[Option<Bound<'py, PyAny>>; 2]> {
+        let (offsets, data) = strings.into_parts();
+        Ok([
+            Some(buffer(NativeBuffer::I32(offsets))?),
+            Some(buffer(NativeBuffer::Bytes(data))?),
+        ])
+    };
+    match column.values {
+        Values::Int(values) => {
+            let values = buffer(NativeBuffer::I64(values))?;
+            from_buffers(
+                column.kind,
+                length,
+                vec![validity, Some(values)],
+                null_count,
+                None,
+            )
+        }
+        Values::Float(values) => {
+            let values = buffer(NativeBuffer::F64(values))?;
+            from_buffers(
+                column.kind,
+                length,
+                vec![validity, Some(values)],
+                null_count,
+                None,
+            )
+        }
+        Values::Bool(bits) => {
+            let values = buffer(NativeBuffer::Bytes(bits.into_bytes()))?;
+            from_buffers(
+                column.kind,
+                length,
+                vec![validity, Some(values)],
+                null_count,
+                None,
+            )
+        }
+        Values::Str(text) => {
+            let [offsets, data] = strings(text)?;
+            from_buffers(
+                column.kind,
+                length,
+                vec![validity, offsets, data],
+                null_count,
+                None,
+            )
+        }
+        Values::StrList { offsets, items } => {
+            let item_count = items.offsets().len() - 1;
+            let [item_offsets, data] = strings(items)?;
+            let items = from_buffers(
+                FieldKind::Str,
+                item_count,
+                vec![None, item_offsets, data],
+                0,
+                None,
+            )?;
+            let offsets = buffer(NativeBuffer::I32(offsets))?;
+            from_buffers(
+                column.kind,
+                length,
+                vec![validity, Some(offsets)],
+                null_count,
+                Some(vec![items]),
+            )
+        }
+    }
+}
+
+/// Memory of the core handed to Python through the buffer protocol, so that
+/// pyarrow reads it in place; freed when the last array using it goes.
+#[pyclass(module = "logsorter._core", frozen)]
+enum NativeBuffer {
+    Bytes(Vec<u8>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F64(Vec<f64>),
+}
+
+impl NativeBuffer {
+    fn as_bytes(&self) -> (*const u8, usize) {
+        fn raw<T>(values: &[T]) -> (*const u8, usize) {
+            (values.as_ptr().cast(), std::mem::size_of_val(values))
+        }
+        match self {
+            Self::Bytes(v) => raw(v),
+            Self::I32(v) => raw(v),
+            Self::I64(v) => raw(v),
+            Self::F64(v) => raw(v),
+        }
+    }
+}
+
+#[pymethods]
+impl NativeBuffer {
+    /// # Safety
+    /// Called by Python with a valid `view`. The memory stays valid and
+    /// unchanged while the view exists: the object is frozen and the view
+    /// holds a reference to it.
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut pyo3::ffi::Py_buffer,
+        flags: std::os::raw::c_int,
+    ) -> PyResult<()> {
+        let (data, len) = slf.get().as_bytes();
+        let len = isize::try_from(len).map_err(|_| PyValueError::new_err("buffer too large"))?;
+        // Read-only (1): nothing may write into the core's memory.
+        let filled =
+            pyo3::ffi::PyBuffer_FillInfo(view, slf.as_ptr(), data.cast_mut().cast(), len, 1, flags);
+        if filled == -1 {
+            return Err(PyErr::fetch(slf.py()));
+        }
+        Ok(())
+    }
 }
 
 /// Static checks of `(name, pattern)` rules in priority order, as

@@ -17,6 +17,9 @@ pub enum Error {
     /// The compiled automaton exceeded a size limit (many huge patterns).
     #[error("invalid ruleset: {0}")]
     TooBig(String),
+    /// A phone-log upload that cannot be collated as a whole: a retry cannot help.
+    #[error("malformed upload: {0}")]
+    MalformedUpload(String),
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {

@@ -2,6 +2,8 @@
 //! test`; `binding` is the thin pyo3 layer that exposes them as
 //! `logsorter._core`.
 
+pub mod columns;
+pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod error;
@@ -21,7 +23,7 @@ mod _core {
     #[pymodule_export]
     use crate::binding::{lint_rules, naive_classify, Match, RuleSet};
     #[pymodule_export]
-    use crate::binding::{parse_upload, ParsedUpload};
+    use crate::binding::{CorruptInputError, ParsedUpload, UploadParser};
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

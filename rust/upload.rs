@@ -1,11 +1,10 @@
 //! Phone-log uploads: NDJSON (plain or gzip) whose first line is a header and
-//! every other line one record. This module turns an upload into a clean
-//! NDJSON buffer that Arrow can read with a fixed schema: known fields
-//! type-checked and normalised, every other field kept as canonical JSON in
-//! `extra`, and each record's identity hashed into `record_key`. Records that
-//! repeat an identity already seen in the same upload are dropped here, and
-//! records that cannot be accepted are reported with their line numbers
-//! instead of failing the whole upload.
+//! every other line one record. This module turns an upload into Arrow
+//! columns of a fixed layout: known fields type-checked and normalised, every
+//! other field kept as canonical JSON in `extra`, and each record's identity
+//! hashed into `record_key`. Records that repeat an identity already seen in
+//! the same upload are dropped here, and records that cannot be accepted are
+//! reported with their line numbers instead of failing the whole upload.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,7 +12,10 @@ use blake2::digest::consts::U16;
 use blake2::{Blake2b, Digest};
 use serde_json::Value;
 
+use crate::columns::{self, Column, FieldKind};
+use crate::config::worker_threads;
 use crate::decode::decompress;
+use crate::error::{Error, Result};
 
 const BOM: &str = "\u{feff}";
 /// Hex digits of the BLAKE2b-128 record keys and content hashes: 128 bits
@@ -22,29 +24,19 @@ const HASH_HEX_LEN: usize = 32;
 /// Below this many lines per thread, spawning costs more than it saves.
 const MIN_CHUNK: usize = 2048;
 
-/// The JSON type a known field must have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldKind {
-    Int,
-    Float,
-    Str,
-    /// `true`/`false`, or the 0/1 integers Android's content providers use.
-    Bool,
-    StrList,
-}
+/// The columns every parsed upload has after its known fields, in order.
+pub const RECORD_COLUMNS: [(&str, FieldKind); 4] = [
+    // Canonical JSON of the fields the log type does not name; null if none.
+    ("extra", FieldKind::Str),
+    // Hash of the record's identity: equal for the same record sent again.
+    ("record_key", FieldKind::Str),
+    // Hash of the record's content: tells a changed record from the same one.
+    ("content_hash", FieldKind::Str),
+    // The record's 1-based line in the upload.
+    ("line_num", FieldKind::Int),
+];
 
 impl FieldKind {
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "int" => Self::Int,
-            "float" => Self::Float,
-            "str" => Self::Str,
-            "bool" => Self::Bool,
-            "str_list" => Self::StrList,
-            _ => return None,
-        })
-    }
-
     fn describe(self) -> &'static str {
         match self {
             Self::Int => "an integer",
@@ -55,8 +47,8 @@ impl FieldKind {
         }
     }
 
-    /// The value in the form the Arrow schema expects, or the value back when
-    /// it has the wrong type. `null` is accepted for every kind.
+    /// The value in the form its column holds, or the value back when it has
+    /// the wrong type. `null` is accepted for every kind.
     fn normalise(self, value: Value) -> std::result::Result<Value, Value> {
         let ok = match (self, &value) {
             (_, Value::Null) => true,
@@ -81,6 +73,30 @@ impl FieldKind {
     }
 }
 
+/// A value that `FieldKind::normalise` accepted for `kind`, as its column
+/// takes it (`items` holds a list's strings).
+fn column_value<'a>(
+    kind: FieldKind,
+    value: &'a Value,
+    items: &'a mut Vec<&'a str>,
+) -> columns::Value<'a> {
+    match (kind, value) {
+        (FieldKind::Int, Value::Number(n)) => {
+            n.as_i64().map_or(columns::Value::Null, columns::Value::Int)
+        }
+        (FieldKind::Float, Value::Number(n)) => n
+            .as_f64()
+            .map_or(columns::Value::Null, columns::Value::Float),
+        (FieldKind::Bool, Value::Bool(b)) => columns::Value::Bool(*b),
+        (FieldKind::Str, Value::String(text)) => columns::Value::Str(text),
+        (FieldKind::StrList, Value::Array(list)) => {
+            items.extend(list.iter().filter_map(Value::as_str));
+            columns::Value::StrList(items)
+        }
+        _ => columns::Value::Null,
+    }
+}
+
 /// How the records of one log type are checked and identified.
 #[derive(Debug, Clone, Default)]
 pub struct LogSpec {
@@ -94,9 +110,7 @@ pub struct LogSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
     pub log_type: String,
-    pub schema_version: i64,
     pub collected_at: Option<i64>,
-    pub app_version: Option<String>,
 }
 
 /// A line that was not collated, and why.
@@ -109,90 +123,111 @@ pub struct Rejected {
 #[derive(Debug)]
 pub struct Parsed {
     pub header: Header,
-    /// One JSON object per accepted record, newline-terminated: the known
-    /// fields, `extra`, `record_key`, `content_hash` and `line_num`.
-    pub ndjson: Vec<u8>,
+    /// The known fields of the log type, then `RECORD_COLUMNS`; one row per
+    /// accepted record, in line order.
+    pub columns: Vec<Column>,
     pub records: usize,
     /// Records dropped because an earlier line of the upload had the same identity.
     pub duplicates: usize,
     pub rejected: Vec<Rejected>,
-    /// Length of the longest output line, so a reader can size its blocks.
-    pub longest_line: usize,
 }
 
-/// Why a whole upload cannot be collated: a retry cannot help.
-#[derive(Debug, thiserror::Error)]
-#[error("malformed upload: {0}")]
-pub struct Malformed(pub String);
-
-type Result<T> = std::result::Result<T, Malformed>;
-
-fn malformed(reason: impl Into<String>) -> Malformed {
-    Malformed(reason.into())
+fn malformed(reason: impl Into<String>) -> Error {
+    Error::MalformedUpload(reason.into())
 }
 
-/// Parses an upload. `specs` maps known log types to their fields; any other
-/// valid log type is collated with all fields in `extra` and the whole record
-/// as its identity.
-pub fn parse(data: &[u8], specs: &BTreeMap<String, LogSpec>) -> Result<Parsed> {
-    let bytes = decompress(data).map_err(|err| malformed(err.to_string()))?;
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.strip_prefix(BOM).unwrap_or(&text);
-    let mut lines = text
-        .split('\n')
-        .enumerate()
-        .map(|(index, line)| (index + 1, line.strip_suffix('\r').unwrap_or(line)))
-        .filter(|(_, line)| !line.trim().is_empty());
+/// Parses uploads with the specs of the known log types, given once.
+#[derive(Debug, Clone, Default)]
+pub struct UploadParser {
+    specs: BTreeMap<String, LogSpec>,
+    /// Any other valid log type: every field in `extra`, the whole record as
+    /// its identity.
+    generic: LogSpec,
+}
 
-    let Some((header_line, header_text)) = lines.next() else {
-        return Err(malformed("the upload is empty (no header line)"));
-    };
-    let header = parse_header(header_line, header_text)?;
-    let generic = LogSpec::default();
-    let (spec, known) = match specs.get(&header.log_type) {
-        Some(spec) => (spec, true),
-        None => (&generic, false),
-    };
-
-    let lines: Vec<(usize, &str)> = lines.collect();
-    let mut parsed = Parsed {
-        header,
-        ndjson: Vec::with_capacity(text.len() + lines.len() * 100),
-        records: 0,
-        duplicates: 0,
-        rejected: Vec::new(),
-        longest_line: 0,
-    };
-    // Records are independent, so chunks are cleaned on all cores; the
-    // in-upload dedupe then walks the results in line order.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk_len = lines.len().div_ceil(threads).max(MIN_CHUNK);
-    let cleaned: Vec<Vec<Cleaned>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = lines
-            .chunks(chunk_len)
-            .map(|chunk| scope.spawn(move || clean_chunk(chunk, spec, known)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().expect("a record cleaner panicked"))
-            .collect()
-    });
-    let mut seen = HashSet::with_capacity(lines.len());
-    for item in cleaned.into_iter().flatten() {
-        match item {
-            Cleaned::Record { key, line } => {
-                if seen.insert(key) {
-                    parsed.longest_line = parsed.longest_line.max(line.len());
-                    parsed.ndjson.extend_from_slice(&line);
-                    parsed.records += 1;
-                } else {
-                    parsed.duplicates += 1;
-                }
-            }
-            Cleaned::Rejected(rejected) => parsed.rejected.push(rejected),
+impl UploadParser {
+    pub fn new(specs: BTreeMap<String, LogSpec>) -> Self {
+        Self {
+            specs,
+            generic: LogSpec::default(),
         }
     }
-    Ok(parsed)
+
+    fn spec(&self, log_type: &str) -> (&LogSpec, bool) {
+        match self.specs.get(log_type) {
+            Some(spec) => (spec, true),
+            None => (&self.generic, false),
+        }
+    }
+
+    /// The columns a parsed upload of `log_type` has, in order.
+    pub fn columns(&self, log_type: &str) -> Vec<(&str, FieldKind)> {
+        let (spec, _) = self.spec(log_type);
+        spec.fields
+            .iter()
+            .map(|(name, kind)| (name.as_str(), *kind))
+            .chain(RECORD_COLUMNS)
+            .collect()
+    }
+
+    pub fn parse(&self, data: &[u8]) -> Result<Parsed> {
+        let bytes = decompress(data).map_err(|err| malformed(err.to_string()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.strip_prefix(BOM).unwrap_or(&text);
+        let mut lines = text
+            .split('\n')
+            .enumerate()
+            .map(|(index, line)| (index + 1, line.strip_suffix('\r').unwrap_or(line)))
+            .filter(|(_, line)| !line.trim().is_empty());
+
+        let Some((header_line, header_text)) = lines.next() else {
+            return Err(malformed("the upload is empty (no header line)"));
+        };
+        let header = parse_header(header_line, header_text)?;
+        let (spec, known) = self.spec(&header.log_type);
+        let lines: Vec<(usize, &str)> = lines.collect();
+
+        // Records are independent, so chunks are cleaned on all cores; the
+        // in-upload dedupe then walks the results in line order.
+        let chunk_len = lines.len().div_ceil(worker_threads()).max(MIN_CHUNK);
+        let cleaned: Vec<Vec<Cleaned>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = lines
+                .chunks(chunk_len)
+                .map(|chunk| scope.spawn(move || clean_chunk(chunk, spec, known)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().expect("a record cleaner panicked"))
+                .collect()
+        });
+        let mut columns: Vec<Column> = self
+            .columns(&header.log_type)
+            .into_iter()
+            .map(|(name, kind)| Column::new(name, kind))
+            .collect();
+        let (mut records, mut duplicates, mut rejected) = (0, 0, Vec::new());
+        let mut seen = HashSet::with_capacity(lines.len());
+        for item in cleaned.into_iter().flatten() {
+            match item {
+                Cleaned::Record(record) => {
+                    if seen.insert(record.key.clone()) {
+                        record.push_into(&mut columns)?;
+                        records += 1;
+                    } else {
+                        duplicates += 1;
+                    }
+                }
+                Cleaned::Rejected(line) => rejected.push(line),
+            }
+        }
+        Ok(Parsed {
+            header,
+            columns,
+            records,
+            duplicates,
+            rejected,
+        })
+    }
 }
 
 fn is_valid_log_type(name: &str) -> bool {
@@ -224,32 +259,53 @@ fn parse_header(line_num: usize, line: &str) -> Result<Header> {
             )))
         }
     };
-    let integer = |name: &str| -> Result<Option<i64>> {
-        match fields.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
-            Some(_) => Err(malformed(format!("header field {name} must be an integer"))),
-        }
-    };
-    let app_version = match fields.get("app_version") {
+    let collected_at = match fields.get("collected_at") {
         None | Some(Value::Null) => None,
-        Some(Value::String(version)) => Some(version.clone()),
-        Some(other) => Some(canonical_json(other)),
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(_) => return Err(malformed("header field collected_at must be an integer")),
     };
     Ok(Header {
         log_type,
-        schema_version: integer("schema_version")?.unwrap_or(1),
-        collected_at: integer("collected_at")?,
-        app_version,
+        collected_at,
     })
 }
 
+/// An accepted record, before the in-upload dedupe.
+struct CleanRecord {
+    key: String,
+    /// The known fields' values in the spec's order; `Null` when absent.
+    values: Vec<Value>,
+    extra: Option<String>,
+    content_hash: String,
+    line_num: usize,
+}
+
+impl CleanRecord {
+    /// Appends the record as one row of `columns` (the known fields, then
+    /// `RECORD_COLUMNS`).
+    fn push_into(self, columns: &mut [Column]) -> Result<()> {
+        let (known, record) = columns.split_at_mut(self.values.len());
+        for (column, value) in known.iter_mut().zip(&self.values) {
+            let mut items = Vec::new();
+            column.push(column_value(column.kind, value, &mut items))?;
+        }
+        let line_num = i64::try_from(self.line_num).map_err(|_| malformed("too many lines"))?;
+        let extra = self
+            .extra
+            .as_deref()
+            .map_or(columns::Value::Null, columns::Value::Str);
+        let [extra_column, key_column, hash_column, line_column] = record else {
+            unreachable!("every parsed upload has the RECORD_COLUMNS")
+        };
+        extra_column.push(extra)?;
+        key_column.push(columns::Value::Str(&self.key))?;
+        hash_column.push(columns::Value::Str(&self.content_hash))?;
+        line_column.push(columns::Value::Int(line_num))
+    }
+}
+
 enum Cleaned {
-    /// The output line (newline included) and the record's identity hash.
-    Record {
-        key: String,
-        line: Vec<u8>,
-    },
+    Record(CleanRecord),
     Rejected(Rejected),
 }
 
@@ -258,7 +314,7 @@ fn clean_chunk(lines: &[(usize, &str)], spec: &LogSpec, known: bool) -> Vec<Clea
         .iter()
         .map(
             |&(line_num, line)| match clean_record(line_num, line, spec, known) {
-                Ok((key, line)) => Cleaned::Record { key, line },
+                Ok(record) => Cleaned::Record(record),
                 Err(reason) => Cleaned::Rejected(Rejected { line_num, reason }),
             },
         )
@@ -273,20 +329,23 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &impl serde::Serialize) {
     serde_json::to_writer(&mut *out, value).expect("in-memory JSON");
 }
 
-/// The record's identity hash and its output line.
 fn clean_record(
     line_num: usize,
     line: &str,
     spec: &LogSpec,
     known_type: bool,
-) -> std::result::Result<(String, Vec<u8>), String> {
+) -> std::result::Result<CleanRecord, String> {
     let value: Value = serde_json::from_str(line).map_err(|err| format!("invalid JSON: {err}"))?;
     let Value::Object(mut fields) = value else {
         return Err("not a JSON object".into());
     };
-    let mut known = Vec::with_capacity(spec.fields.len());
+    let mut values = Vec::with_capacity(spec.fields.len());
+    // The known fields present, as JSON in the spec's order: what the
+    // content hash covers (a field sent as null counts; an absent one not).
+    let mut written = Vec::with_capacity(line.len());
     for (name, kind) in &spec.fields {
         let Some(value) = fields.remove(name) else {
+            values.push(Value::Null);
             continue;
         };
         let value = kind.normalise(value).map_err(|value| {
@@ -296,44 +355,40 @@ fn clean_record(
                 json_type(&value)
             )
         })?;
-        known.push((name.as_str(), value));
+        push_field(&mut written, name, &value);
+        values.push(value);
     }
     let extra = (!fields.is_empty()).then(|| canonical_json(&Value::Object(fields)));
 
     let identity = if known_type {
-        let mut values = Vec::with_capacity(spec.identity.len());
-        for name in &spec.identity {
-            match known.iter().find(|(field, _)| field == name) {
-                Some((_, value)) if !value.is_null() => values.push(value),
+        let mut text = String::from("[");
+        for (i, name) in spec.identity.iter().enumerate() {
+            let position = spec.fields.iter().position(|(field, _)| field == name);
+            match position.map(|at| &values[at]) {
+                Some(value) if !value.is_null() => {
+                    if i > 0 {
+                        text.push(',');
+                    }
+                    write_canonical(value, &mut text);
+                }
                 _ => return Err(format!("missing identity field {name:?}")),
             }
-        }
-        let mut text = String::from("[");
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            write_canonical(value, &mut text);
         }
         text.push(']');
         text
     } else {
         extra.clone().unwrap_or_else(|| "{}".into())
     };
-    let mut out = Vec::with_capacity(line.len() + 128);
-    for (name, value) in &known {
-        push_field(&mut out, name, value);
-    }
-    // The known fields as written (in the spec's order, values canonical)
-    // plus the extras: equal records give equal bytes.
-    let content_hash = short_hash(&[&out, extra.as_deref().unwrap_or("").as_bytes()]);
-    let key = short_hash(&[identity.as_bytes()]);
-    push_field(&mut out, "extra", &extra);
-    push_field(&mut out, "record_key", &key);
-    push_field(&mut out, "content_hash", &content_hash);
-    push_field(&mut out, "line_num", &line_num);
-    out.extend_from_slice(b"}\n");
-    Ok((key, out))
+    // Equal records give equal bytes: the known fields as written (values
+    // canonical) plus the extras.
+    let content_hash = short_hash(&[&written, extra.as_deref().unwrap_or("").as_bytes()]);
+    Ok(CleanRecord {
+        key: short_hash(&[identity.as_bytes()]),
+        values,
+        extra,
+        content_hash,
+        line_num,
+    })
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -438,15 +493,72 @@ mod tests {
         BTreeMap::from([("sms".to_owned(), spec)])
     }
 
+    fn parse(data: &[u8], specs: &BTreeMap<String, LogSpec>) -> Result<Parsed> {
+        UploadParser::new(specs.clone()).parse(data)
+    }
+
+    fn cell(column: &Column, row: usize) -> Value {
+        let valid = column.validity.bitmap().map_or(true, |bits| {
+            bits.as_bytes()[row / 8] & (1 << (row % 8)) != 0
+        });
+        let text = |strings: &columns::Strings, at: usize| {
+            let offsets = strings.offsets();
+            let bytes = &strings.data()[offsets[at] as usize..offsets[at + 1] as usize];
+            Value::String(std::str::from_utf8(bytes).unwrap().to_owned())
+        };
+        match &column.values {
+            _ if !valid => Value::Null,
+            columns::Values::Int(values) => values[row].into(),
+            columns::Values::Float(values) => values[row].into(),
+            columns::Values::Bool(bits) => {
+                (bits.as_bytes()[row / 8] & (1 << (row % 8)) != 0).into()
+            }
+            columns::Values::Str(strings) => text(strings, row),
+            columns::Values::StrList { offsets, items } => (offsets[row] as usize
+                ..offsets[row + 1] as usize)
+                .map(|at| text(items, at))
+                .collect(),
+        }
+    }
+
+    /// The parsed rows, each as the map of its columns' values.
     fn records(parsed: &Parsed) -> Vec<serde_json::Map<String, Value>> {
-        std::str::from_utf8(&parsed.ndjson)
-            .unwrap()
-            .lines()
-            .map(|line| match serde_json::from_str(line).unwrap() {
-                Value::Object(map) => map,
-                _ => panic!("not an object"),
+        (0..parsed.records)
+            .map(|row| {
+                parsed
+                    .columns
+                    .iter()
+                    .map(|column| (column.name.clone(), cell(column, row)))
+                    .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn every_column_has_one_row_per_record() {
+        let text = format!("{HEADER}\n{{\"address\":\"a\",\"date\":1,\"type\":1,\"body\":\"x\"}}\n{{\"address\":\"b\",\"date\":2,\"type\":1,\"body\":\"y\",\"read\":0,\"z\":[1]}}\n");
+        let parsed = parse(text.as_bytes(), &sms_specs()).unwrap();
+        let names: Vec<_> = parsed.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "address",
+                "date",
+                "type",
+                "body",
+                "read",
+                "extra",
+                "record_key",
+                "content_hash",
+                "line_num"
+            ]
+        );
+        assert!(parsed.columns.iter().all(|c| c.len() == 2));
+        let rows = records(&parsed);
+        assert_eq!(rows[0]["read"], Value::Null);
+        assert_eq!(rows[1]["read"], Value::Bool(false));
+        assert_eq!(rows[1]["extra"], Value::String(r#"{"z":[1]}"#.into()));
+        assert_eq!(rows[1]["line_num"], 3);
     }
 
     const HEADER: &str = r#"{"log_type":"sms","collected_at":1700000000000}"#;
@@ -457,12 +569,8 @@ mod tests {
         let parsed = parse(text.as_bytes(), &sms_specs()).unwrap();
         let header = parsed.header.clone();
         assert_eq!(
-            (
-                header.log_type.as_str(),
-                header.schema_version,
-                header.collected_at
-            ),
-            ("sms", 1, Some(1700000000000))
+            (header.log_type.as_str(), header.collected_at),
+            ("sms", Some(1700000000000))
         );
         let lines: Vec<_> = records(&parsed)
             .iter()

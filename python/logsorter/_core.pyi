@@ -1,16 +1,19 @@
 """The native core of logsorter (Rust). Import from ``logsorter`` instead."""
 
 from os import PathLike
-from typing import Any, ClassVar, final
+from typing import Any, ClassVar, Self, final
+
+import pyarrow as pa
 
 __all__ = [
+    "CorruptInputError",
     "Match",
     "ParsedUpload",
     "RuleSet",
+    "UploadParser",
     "__version__",
     "lint_rules",
     "naive_classify",
-    "parse_upload",
 ]
 
 __version__: str
@@ -84,53 +87,63 @@ def naive_classify(ruleset: RuleSet, data: bytes | str, context_depth: int = 12)
     walks every line, last first). A baseline for benchmarks and an oracle for
     tests; not for production use."""
 
+class CorruptInputError(ValueError):
+    """Input that cannot be read: corrupt gzip, or an upload without a valid
+    header."""
+
 @final
 class ParsedUpload:
-    """A phone-log upload reduced to what Arrow reads with a fixed schema."""
+    """A phone-log upload's records as a pyarrow table, and what was left out."""
 
     @property
     def log_type(self) -> str:
         """The header's ``log_type`` (1-64 of ``[a-z0-9_]``)."""
     @property
-    def schema_version(self) -> int:
-        """The header's ``schema_version``, 1 when absent."""
-    @property
     def collected_at(self) -> int | None:
         """The header's ``collected_at`` in epoch milliseconds, if given."""
     @property
-    def app_version(self) -> str | None:
-        """The header's ``app_version``, if given."""
-    @property
-    def ndjson(self) -> bytes:
-        """One JSON object per accepted record: the known fields (normalised),
-        ``extra`` (canonical JSON of the other fields, or null),
-        ``record_key``, ``content_hash`` and ``line_num``."""
+    def table(self) -> pa.Table:
+        """One row per accepted record, first occurrence of each identity, in
+        line order, with the schema ``UploadParser.schema(log_type)``: the
+        known fields (normalised), then ``extra`` (canonical JSON of the other
+        fields, or null), ``record_key``, ``content_hash`` and ``line_num``.
+        The columns are the core's own buffers, not copies."""
     @property
     def records(self) -> int:
-        """Number of records in ``ndjson``."""
+        """Number of rows of ``table``."""
     @property
     def duplicates(self) -> int:
         """Records dropped because an earlier line had the same identity."""
     @property
     def rejected(self) -> list[tuple[int, str]]:
         """``(line_num, reason)`` of each record that was not accepted."""
-    @property
-    def longest_line(self) -> int:
-        """Length in bytes of the longest line of ``ndjson``."""
 
-def parse_upload(
-    data: bytes, specs: dict[str, tuple[list[tuple[str, str]], list[str]]]
-) -> ParsedUpload:
-    """Parse an upload (plain or gzip NDJSON: a header line, then records).
+@final
+class UploadParser:
+    """Parses phone-log uploads (plain or gzip NDJSON: a header line, then
+    records), built once from the known log types' specs.
 
     ``specs`` maps known log types to ``(fields, identity)``: ``fields`` is a
-    list of ``(name, kind)`` with kind ``int``, ``float``, ``str``, ``bool`` or
-    ``str_list``; ``identity`` names the fields that identify a record (empty:
-    one record per device). Other log types keep every field in ``extra`` and
-    are identified by the whole record. Raises ``ValueError`` when the upload
-    as a whole cannot be read (corrupt gzip, missing or invalid header).
-    Releases the GIL.
+    list of ``(name, kind)`` with kind one of ``FIELD_KINDS``; ``identity``
+    names the fields that identify a record (empty: one record per device).
+    Other log types keep every field in ``extra`` and are identified by the
+    whole record. Raises ``ValueError`` for an unknown kind.
     """
+
+    FIELD_KINDS: ClassVar[tuple[str, ...]]
+    """The kinds a known field may have: ``int``, ``float``, ``str``,
+    ``bool`` (also from 0/1) and ``str_list``."""
+    RECORD_COLUMNS: ClassVar[tuple[str, ...]]
+    """The columns every parsed upload has after its known fields."""
+
+    def __new__(cls, specs: dict[str, tuple[list[tuple[str, str]], list[str]]]) -> Self: ...
+    def schema(self, log_type: str) -> pa.Schema:
+        """The pyarrow schema of a parsed upload of ``log_type``."""
+    def parse(self, data: bytes) -> ParsedUpload:
+        """Parse an upload. Raises ``CorruptInputError`` when it cannot be
+        read as a whole (corrupt gzip, missing or invalid header); records
+        that cannot be accepted are listed in ``rejected`` instead. Releases
+        the GIL while parsing."""
 
 def lint_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str, str]]:
     """Static checks of ``(name, pattern)`` rules in priority order, as

@@ -1,22 +1,17 @@
 """One upload's bytes -> an Arrow table of its records. Decompression,
-validation, identity hashing and in-upload dedupe run in the Rust core; the
-records reach Arrow as one NDJSON buffer read with an explicit schema.
+validation, identity hashing, in-upload dedupe and the Arrow columns
+themselves are built in the Rust core; pyarrow reads its buffers in place.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.json as pa_json
 
-from logsorter._core import ParsedUpload, parse_upload
+from logsorter._core import CorruptInputError, ParsedUpload
 from logsorter.collator.keys import RejectedUpload
-from logsorter.collator.schema import LogType, log_type, parsed_schema, parser_specs
-
-#: Arrow's JSON reader needs every line to fit in one block.
-_MIN_BLOCK = 1 << 20
+from logsorter.collator.schema import LogType, log_type, upload_parser
 
 
 @dataclass(frozen=True)
@@ -30,18 +25,7 @@ class UploadRecords:
 def read_records(data: bytes) -> UploadRecords:
     """Raises ``RejectedUpload`` when the upload as a whole is unreadable."""
     try:
-        parsed = parse_upload(data, parser_specs())
-    except ValueError as err:
+        parsed = upload_parser().parse(data)
+    except CorruptInputError as err:
         raise RejectedUpload(str(err)) from err
-    kind = log_type(parsed.log_type)
-    schema = parsed_schema(kind)
-    if parsed.records == 0:
-        return UploadRecords(parsed, kind, schema.empty_table())
-    table = pa_json.read_json(
-        io.BytesIO(parsed.ndjson),
-        read_options=pa_json.ReadOptions(block_size=max(_MIN_BLOCK, parsed.longest_line + 1)),
-        parse_options=pa_json.ParseOptions(
-            explicit_schema=schema, unexpected_field_behavior="error"
-        ),
-    )
-    return UploadRecords(parsed, kind, table)
+    return UploadRecords(parsed, log_type(parsed.log_type), parsed.table)

@@ -8,6 +8,8 @@ from functools import cache
 
 import pyarrow as pa
 
+from logsorter._core import UploadParser
+
 
 class Kind(Enum):
     #: Records accumulate: every upload adds to the device's history.
@@ -16,20 +18,11 @@ class Kind(Enum):
     SNAPSHOT = "snapshot"
 
 
-_ARROW_TYPES = {
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "str": pa.string(),
-    "bool": pa.bool_(),
-    "str_list": pa.list_(pa.string()),
-}
-
-
 @dataclass(frozen=True)
 class LogType:
     name: str
     kind: Kind
-    #: ``(name, kind)`` with kind one of ``int float str bool str_list``.
+    #: ``(name, kind)`` with kind one of ``UploadParser.FIELD_KINDS``.
     fields: tuple[tuple[str, str], ...]
     #: Fields that identify a record; empty means one row per device.
     identity: tuple[str, ...]
@@ -112,9 +105,9 @@ def log_type(name: str) -> LogType:
 
 
 @cache
-def parser_specs() -> dict[str, tuple[list[tuple[str, str]], list[str]]]:
-    """What ``logsorter._core.parse_upload`` needs to know about the known types."""
-    return {t.name: (list(t.fields), list(t.identity)) for t in LOG_TYPES.values()}
+def upload_parser() -> UploadParser:
+    """The parser of every upload, built once with the known types' specs."""
+    return UploadParser({t.name: (list(t.fields), list(t.identity)) for t in LOG_TYPES.values()})
 
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
@@ -138,17 +131,10 @@ PROVENANCE = pa.schema(
 
 @cache
 def parsed_schema(log_type: LogType) -> pa.Schema:
-    """The schema of the parser's NDJSON for one log type."""
-    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type.fields]
-    return pa.schema(
-        [
-            *fields,
-            ("extra", pa.string()),
-            ("record_key", pa.string()),
-            ("content_hash", pa.string()),
-            ("line_num", pa.int64()),
-        ]
-    )
+    """The schema of a parsed upload of one log type: its known fields, then
+    ``UploadParser.RECORD_COLUMNS``."""
+    schema: pa.Schema = upload_parser().schema(log_type.name)
+    return schema
 
 
 #: Each record's line in the text file, formatted once (see ``text.py``).
@@ -164,5 +150,6 @@ def text_columns(log_type: LogType) -> list[str]:
 def current_schema(log_type: LogType) -> pa.Schema:
     """The schema of ``current`` for one log type; diffs have the same
     columns but ``text_line``."""
-    fields = [(field, _ARROW_TYPES[kind]) for field, kind in log_type.fields]
-    return pa.schema([*fields, ("extra", pa.string()), *PROVENANCE, (TEXT_LINE, pa.string())])
+    parsed = parsed_schema(log_type)
+    fields = [parsed.field(name) for name, _ in log_type.fields]
+    return pa.schema([*fields, parsed.field("extra"), *PROVENANCE, (TEXT_LINE, pa.string())])

@@ -1,5 +1,6 @@
 //! The Python face of the core: argument conversion, GIL release, and the
-//! mapping of the core's one error type onto built-in Python exceptions.
+//! mapping of the core's one error type onto Python exceptions (the only
+//! place where errors are converted).
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -10,14 +11,31 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+use crate::classify::engine::CompiledRuleSet;
+use crate::classify::verdict::Verdict;
+use crate::classify::{lint, naive, prefilter, ruleset};
+use crate::collate::upload;
+use crate::config::DEFAULT_CONTEXT_DEPTH;
 use crate::decode::decode_text;
-use crate::engine::Verdict;
 use crate::error::Error;
-use crate::{naive, ruleset};
 
 /// The packaged default ruleset, compiled into the module so that loading it
 /// needs no file access at cold start.
 const DEFAULT_RULESET: &str = include_str!("../python/logsorter/ruleset.toml");
+
+// Both subclass `ValueError`, which callers caught before these existed.
+pyo3::create_exception!(
+    logsorter._core,
+    CorruptInputError,
+    PyValueError,
+    "Input that cannot be read: corrupt gzip, or an upload that is malformed as a whole."
+);
+pyo3::create_exception!(
+    logsorter._core,
+    RuleSetError,
+    PyValueError,
+    "A ruleset that does not load: invalid TOML, a bad pattern, or rules too large to compile."
+);
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> Self {
@@ -28,10 +46,10 @@ impl From<Error> for PyErr {
                 std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
                 _ => PyOSError::new_err(message),
             },
-            Error::Gzip(_)
-            | Error::RuleSetSyntax(_)
-            | Error::BadPattern { .. }
-            | Error::TooBig(_) => PyValueError::new_err(message),
+            Error::Gzip(_) | Error::MalformedUpload(_) => CorruptInputError::new_err(message),
+            Error::RuleSetSyntax(_) | Error::BadPattern { .. } | Error::TooBig(_) => {
+                RuleSetError::new_err(message)
+            }
         }
     }
 }
@@ -77,7 +95,7 @@ fn with_log_text<T: Send>(
 
 #[pyclass(module = "logsorter._core", frozen)]
 pub struct RuleSet {
-    inner: ruleset::RuleSet,
+    inner: CompiledRuleSet,
 }
 
 #[pymethods]
@@ -85,14 +103,14 @@ impl RuleSet {
     #[staticmethod]
     fn from_toml(py: Python<'_>, text: &str) -> PyResult<Self> {
         Ok(Self {
-            inner: py.detach(|| ruleset::RuleSet::from_toml(text))?,
+            inner: py.detach(|| CompiledRuleSet::from_toml(text))?,
         })
     }
 
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(Self {
-            inner: py.detach(|| ruleset::RuleSet::from_file(&path))?,
+            inner: py.detach(|| CompiledRuleSet::from_file(&path))?,
         })
     }
 
@@ -101,7 +119,7 @@ impl RuleSet {
         Self::from_toml(py, DEFAULT_RULESET)
     }
 
-    #[pyo3(signature = (data, context_depth = 12))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
     fn classify(
         &self,
         py: Python<'_>,
@@ -112,7 +130,7 @@ impl RuleSet {
         Ok(verdict.map(Match::from))
     }
 
-    #[pyo3(signature = (data, context_depth = 12))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
     fn classify_all(
         &self,
         py: Python<'_>,
@@ -120,20 +138,21 @@ impl RuleSet {
         context_depth: usize,
     ) -> PyResult<Vec<Match>> {
         let verdicts = with_log_text(py, data, |text| {
-            self.inner.classify_all(text, context_depth)
+            self.inner.last_match_per_rule(text, context_depth)
         })?;
         Ok(verdicts.into_iter().map(Match::from).collect())
     }
 
     #[getter]
     fn digest(&self) -> &str {
-        &self.inner.digest
+        &self.inner.ruleset().digest
     }
 
     /// `(name, pattern)` of each rule, in priority order.
     #[getter]
     fn rules(&self) -> Vec<(String, String)> {
         self.inner
+            .ruleset()
             .rules
             .iter()
             .map(|r| (r.name.clone(), r.pattern.as_str().to_owned()))
@@ -141,14 +160,15 @@ impl RuleSet {
     }
 
     fn __len__(&self) -> usize {
-        self.inner.rules.len()
+        self.inner.ruleset().rules.len()
     }
 
     fn __repr__(&self) -> String {
+        let ruleset = self.inner.ruleset();
         format!(
             "RuleSet(rules={}, digest={:?})",
-            self.inner.rules.len(),
-            self.inner.digest
+            ruleset.rules.len(),
+            ruleset.digest
         )
     }
 }
@@ -156,7 +176,7 @@ impl RuleSet {
 /// The naive scan (every rule over every line), kept as a baseline for
 /// benchmarks and as an oracle for differential tests.
 #[pyfunction]
-#[pyo3(signature = (ruleset, data, context_depth = 12))]
+#[pyo3(signature = (ruleset, data, context_depth = DEFAULT_CONTEXT_DEPTH))]
 pub fn naive_classify(
     py: Python<'_>,
     ruleset: &RuleSet,
@@ -164,7 +184,7 @@ pub fn naive_classify(
     context_depth: usize,
 ) -> PyResult<Option<Match>> {
     let verdict = with_log_text(py, data, |text| {
-        naive::classify(&ruleset.inner, text, context_depth)
+        naive::classify(ruleset.inner.ruleset(), text, context_depth)
     })?;
     Ok(verdict.map(Match::from))
 }
@@ -211,7 +231,7 @@ impl Match {
     }
 }
 
-/// An upload reduced to what Arrow reads: see `crate::upload::parse`.
+/// An upload reduced to what Arrow reads: see `upload::parse`.
 #[pyclass(module = "logsorter._core", frozen, get_all)]
 pub struct ParsedUpload {
     log_type: String,
@@ -231,7 +251,7 @@ type UploadSpecs = std::collections::BTreeMap<String, (Vec<(String, String)>, Ve
 
 #[pyfunction]
 pub fn parse_upload(py: Python<'_>, data: &[u8], specs: UploadSpecs) -> PyResult<ParsedUpload> {
-    use crate::upload::{FieldKind, LogSpec};
+    use upload::{FieldKind, LogSpec};
     let mut log_specs = std::collections::BTreeMap::new();
     for (log_type, (fields, identity)) in specs {
         let fields = fields
@@ -245,9 +265,7 @@ pub fn parse_upload(py: Python<'_>, data: &[u8], specs: UploadSpecs) -> PyResult
             .collect::<PyResult<_>>()?;
         log_specs.insert(log_type, LogSpec { fields, identity });
     }
-    let parsed = py
-        .detach(|| crate::upload::parse(data, &log_specs))
-        .map_err(|err| PyValueError::new_err(err.to_string()))?;
+    let parsed = py.detach(|| upload::parse(data, &log_specs))?;
     let header = parsed.header;
     Ok(ParsedUpload {
         log_type: header.log_type,
@@ -272,8 +290,21 @@ pub fn parse_upload(py: Python<'_>, data: &[u8], specs: UploadSpecs) -> PyResult
 pub fn lint_rules(
     rules: Vec<(String, String)>,
 ) -> Vec<(usize, &'static str, &'static str, String)> {
-    crate::lint::lint_rules(&rules)
+    lint::lint_rules(&rules)
         .into_iter()
         .map(|f| (f.index, f.severity.as_str(), f.code, f.message))
         .collect()
+}
+
+/// The literals the engine searches for `pattern` to find the lines it may
+/// match; `None` when it has none and is tried on every line.
+#[pyfunction]
+pub fn required_literals(py: Python<'_>, pattern: &str) -> PyResult<Option<Vec<Py<PyBytes>>>> {
+    let hir = ruleset::parse_pattern(pattern).map_err(RuleSetError::new_err)?;
+    Ok(prefilter::line_literals(&hir).map(|literals| {
+        literals
+            .iter()
+            .map(|literal| PyBytes::new(py, literal).unbind())
+            .collect()
+    }))
 }

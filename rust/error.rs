@@ -1,5 +1,6 @@
-//! The one error type of the core. The Python binding maps each variant onto a
-//! built-in exception, so Python callers never see a Rust-specific class.
+//! The one error type of the core. The Python binding maps each variant onto
+//! an exception: `RuleSetError` and `CorruptInputError` (both `ValueError`s)
+//! or the `OSError` that fits.
 
 use std::fmt;
 
@@ -8,13 +9,17 @@ pub enum Error {
     /// The input claimed to be gzip but could not be decompressed.
     #[error("corrupt gzip input: {0}")]
     Gzip(String),
+    /// A whole upload cannot be collated (no header, an invalid header, corrupt
+    /// gzip): a retry cannot help.
+    #[error("malformed upload: {0}")]
+    MalformedUpload(String),
     /// The ruleset text is not valid TOML or does not have the expected shape.
     #[error("invalid ruleset: {0}")]
     RuleSetSyntax(String),
-    /// One rule (or ignore pattern) did not compile.
+    /// One rule (or ignore pattern) does not parse, or is too large to compile.
     #[error("invalid ruleset: {what}: {reason}")]
     BadPattern { what: PatternSource, reason: String },
-    /// The compiled automaton exceeded a size limit (many huge patterns).
+    /// The compiled automata exceeded a size limit (many huge patterns).
     #[error("invalid ruleset: {0}")]
     TooBig(String),
     /// Reading a file failed.

@@ -13,7 +13,9 @@ use blake2::digest::consts::U16;
 use blake2::{Blake2b, Digest};
 use serde_json::Value;
 
+use crate::config;
 use crate::decode::decompress;
+use crate::error::{Error, Result};
 
 const BOM: &str = "\u{feff}";
 /// Hex digits of the BLAKE2b-128 record keys and content hashes: 128 bits
@@ -120,15 +122,8 @@ pub struct Parsed {
     pub longest_line: usize,
 }
 
-/// Why a whole upload cannot be collated: a retry cannot help.
-#[derive(Debug, thiserror::Error)]
-#[error("malformed upload: {0}")]
-pub struct Malformed(pub String);
-
-type Result<T> = std::result::Result<T, Malformed>;
-
-fn malformed(reason: impl Into<String>) -> Malformed {
-    Malformed(reason.into())
+fn malformed(reason: impl Into<String>) -> Error {
+    Error::MalformedUpload(reason.into())
 }
 
 /// Parses an upload. `specs` maps known log types to their fields; any other
@@ -165,8 +160,7 @@ pub fn parse(data: &[u8], specs: &BTreeMap<String, LogSpec>) -> Result<Parsed> {
     };
     // Records are independent, so chunks are cleaned on all cores; the
     // in-upload dedupe then walks the results in line order.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk_len = lines.len().div_ceil(threads).max(MIN_CHUNK);
+    let chunk_len = lines.len().div_ceil(config::threads()).max(MIN_CHUNK);
     let cleaned: Vec<Vec<Cleaned>> = std::thread::scope(|scope| {
         let workers: Vec<_> = lines
             .chunks(chunk_len)

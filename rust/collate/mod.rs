@@ -1,0 +1,3 @@
+//! Collating phone-log uploads.
+
+pub mod upload;

@@ -23,19 +23,11 @@ use crate::error::Error;
 /// needs no file access at cold start.
 const DEFAULT_RULESET: &str = include_str!("../python/logsorter/ruleset.toml");
 
-// Both subclass `ValueError`, which callers caught before these existed.
-pyo3::create_exception!(
-    logsorter._core,
-    CorruptInputError,
-    PyValueError,
-    "Input that cannot be read: corrupt gzip, or an upload that is malformed as a whole."
-);
-pyo3::create_exception!(
-    logsorter._core,
-    RuleSetError,
-    PyValueError,
-    "A ruleset that does not load: invalid TOML, a bad pattern, or rules too large to compile."
-);
+// Input that cannot be read, and rulesets that do not load; both subclass
+// `ValueError`, which callers caught before these existed. Their docs are in
+// `_core.pyi`.
+pyo3::create_exception!(logsorter._core, CorruptInputError, PyValueError);
+pyo3::create_exception!(logsorter._core, RuleSetError, PyValueError);
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> Self {

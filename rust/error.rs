@@ -39,6 +39,23 @@ pub enum PatternSource {
     Ignore { key: &'static str, index: usize },
 }
 
+impl PatternSource {
+    pub fn ignore_line(index: usize) -> Self {
+        Self::Ignore {
+            key: "lines",
+            index,
+        }
+    }
+
+    /// Both patterns of a region share their source.
+    pub fn ignore_region(index: usize) -> Self {
+        Self::Ignore {
+            key: "regions",
+            index,
+        }
+    }
+}
+
 impl fmt::Display for PatternSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

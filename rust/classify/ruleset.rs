@@ -140,29 +140,17 @@ impl RuleSet {
     /// Every pattern with where it comes from: the ignore lines, each
     /// region's start and end, then the rules in priority order.
     pub fn patterns(&self) -> impl Iterator<Item = (&Pattern, PatternSource)> {
-        let lines = self.ignore_lines.iter().enumerate().map(|(index, p)| {
-            (
-                p,
-                PatternSource::Ignore {
-                    key: "lines",
-                    index,
-                },
-            )
-        });
+        let lines = self
+            .ignore_lines
+            .iter()
+            .enumerate()
+            .map(|(index, p)| (p, PatternSource::ignore_line(index)));
         let regions = self
             .ignore_regions
             .iter()
             .enumerate()
             .flat_map(|(index, r)| {
-                [&r.start, &r.end].map(|p| {
-                    (
-                        p,
-                        PatternSource::Ignore {
-                            key: "regions",
-                            index,
-                        },
-                    )
-                })
+                [&r.start, &r.end].map(|p| (p, PatternSource::ignore_region(index)))
             });
         let rules = self.rules.iter().enumerate().map(|(index, r)| {
             (
@@ -194,24 +182,13 @@ impl RuleSet {
         let ignore_lines = ignore_line_patterns
             .iter()
             .enumerate()
-            .map(|(index, p)| {
-                Pattern::parse(
-                    p.clone(),
-                    PatternSource::Ignore {
-                        key: "lines",
-                        index,
-                    },
-                )
-            })
+            .map(|(index, p)| Pattern::parse(p.clone(), PatternSource::ignore_line(index)))
             .collect::<Result<Vec<_>>>()?;
         let ignore_regions = region_patterns
             .iter()
             .enumerate()
             .map(|(index, (start, end))| {
-                let source = PatternSource::Ignore {
-                    key: "regions",
-                    index,
-                };
+                let source = PatternSource::ignore_region(index);
                 Ok(IgnoreRegion {
                     start: Pattern::parse(start.clone(), source.clone())?,
                     end: Pattern::parse(end.clone(), source)?,

@@ -122,6 +122,7 @@ impl RuleSet {
         Ok(verdict.map(Match::from))
     }
 
+    // Every rule's last match; the Python name is public API.
     #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
     fn classify_all(
         &self,

@@ -98,7 +98,8 @@ impl Pattern {
     }
 
     pub fn regex(&self) -> &Regex {
-        // Cannot fail: the pattern parsed at load, and compiling the ruleset
+        // Cannot fail once `CompiledRuleSet::new` accepted the ruleset (the
+        // binding holds no other): the pattern parsed at load, and compiling
         // rejects any pattern too large to compile on its own.
         self.regex.get_or_init(|| {
             Regex::new(&self.text).expect("pattern checked when the ruleset loaded")

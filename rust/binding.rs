@@ -1,5 +1,6 @@
 //! The Python face of the core: argument conversion, GIL release, and the
-//! mapping of the core's one error type onto built-in Python exceptions.
+//! mapping of the core's one error type onto Python exceptions (the only
+//! place where errors are converted).
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -12,22 +13,24 @@ use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString, PyTuple};
 
 use std::collections::BTreeMap;
 
-use crate::columns::{Column, FieldKind, Strings, Values};
+use crate::classify::engine::CompiledRuleSet;
+use crate::classify::verdict::Verdict;
+use crate::classify::{lint, naive, prefilter, ruleset};
+use crate::collate::columns::{Column, FieldKind, Strings, Values};
+use crate::collate::upload;
+use crate::config::DEFAULT_CONTEXT_DEPTH;
 use crate::decode::decode_text;
-use crate::engine::Verdict;
 use crate::error::Error;
-use crate::{naive, ruleset, upload};
 
 /// The packaged default ruleset, compiled into the module so that loading it
 /// needs no file access at cold start.
 const DEFAULT_RULESET: &str = include_str!("../python/logsorter/ruleset.toml");
 
-pyo3::create_exception!(
-    _core,
-    CorruptInputError,
-    PyValueError,
-    "Input that cannot be read: corrupt gzip, or an upload without a valid header."
-);
+// Input that cannot be read, and rulesets that do not load; both subclass
+// `ValueError`, which callers caught before these existed. Their docs are in
+// `_core.pyi`.
+pyo3::create_exception!(logsorter._core, CorruptInputError, PyValueError);
+pyo3::create_exception!(logsorter._core, RuleSetError, PyValueError);
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> Self {
@@ -40,7 +43,7 @@ impl From<Error> for PyErr {
             },
             Error::Gzip(_) | Error::MalformedUpload(_) => CorruptInputError::new_err(message),
             Error::RuleSetSyntax(_) | Error::BadPattern { .. } | Error::TooBig(_) => {
-                PyValueError::new_err(message)
+                RuleSetError::new_err(message)
             }
         }
     }
@@ -87,7 +90,7 @@ fn with_log_text<T: Send>(
 
 #[pyclass(module = "logsorter._core", frozen)]
 pub struct RuleSet {
-    inner: ruleset::RuleSet,
+    inner: CompiledRuleSet,
 }
 
 #[pymethods]
@@ -95,14 +98,14 @@ impl RuleSet {
     #[staticmethod]
     fn from_toml(py: Python<'_>, text: &str) -> PyResult<Self> {
         Ok(Self {
-            inner: py.detach(|| ruleset::RuleSet::from_toml(text))?,
+            inner: py.detach(|| CompiledRuleSet::from_toml(text))?,
         })
     }
 
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(Self {
-            inner: py.detach(|| ruleset::RuleSet::from_file(&path))?,
+            inner: py.detach(|| CompiledRuleSet::from_file(&path))?,
         })
     }
 
@@ -111,7 +114,7 @@ impl RuleSet {
         Self::from_toml(py, DEFAULT_RULESET)
     }
 
-    #[pyo3(signature = (data, context_depth = 12))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
     fn classify(
         &self,
         py: Python<'_>,
@@ -122,7 +125,8 @@ impl RuleSet {
         Ok(verdict.map(Match::from))
     }
 
-    #[pyo3(signature = (data, context_depth = 12))]
+    // Every rule's last match; the Python name is public API.
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
     fn classify_all(
         &self,
         py: Python<'_>,
@@ -130,20 +134,21 @@ impl RuleSet {
         context_depth: usize,
     ) -> PyResult<Vec<Match>> {
         let verdicts = with_log_text(py, data, |text| {
-            self.inner.classify_all(text, context_depth)
+            self.inner.last_match_per_rule(text, context_depth)
         })?;
         Ok(verdicts.into_iter().map(Match::from).collect())
     }
 
     #[getter]
     fn digest(&self) -> &str {
-        &self.inner.digest
+        &self.inner.ruleset().digest
     }
 
     /// `(name, pattern)` of each rule, in priority order.
     #[getter]
     fn rules(&self) -> Vec<(String, String)> {
         self.inner
+            .ruleset()
             .rules
             .iter()
             .map(|r| (r.name.clone(), r.pattern.as_str().to_owned()))
@@ -151,14 +156,15 @@ impl RuleSet {
     }
 
     fn __len__(&self) -> usize {
-        self.inner.rules.len()
+        self.inner.ruleset().rules.len()
     }
 
     fn __repr__(&self) -> String {
+        let ruleset = self.inner.ruleset();
         format!(
             "RuleSet(rules={}, digest={:?})",
-            self.inner.rules.len(),
-            self.inner.digest
+            ruleset.rules.len(),
+            ruleset.digest
         )
     }
 }
@@ -166,7 +172,7 @@ impl RuleSet {
 /// The naive scan (every rule over every line), kept as a baseline for
 /// benchmarks and as an oracle for differential tests.
 #[pyfunction]
-#[pyo3(signature = (ruleset, data, context_depth = 12))]
+#[pyo3(signature = (ruleset, data, context_depth = DEFAULT_CONTEXT_DEPTH))]
 pub fn naive_classify(
     py: Python<'_>,
     ruleset: &RuleSet,
@@ -174,7 +180,7 @@ pub fn naive_classify(
     context_depth: usize,
 ) -> PyResult<Option<Match>> {
     let verdict = with_log_text(py, data, |text| {
-        naive::classify(&ruleset.inner, text, context_depth)
+        naive::classify(ruleset.inner.ruleset(), text, context_depth)
     })?;
     Ok(verdict.map(Match::from))
 }
@@ -489,8 +495,21 @@ impl NativeBuffer {
 pub fn lint_rules(
     rules: Vec<(String, String)>,
 ) -> Vec<(usize, &'static str, &'static str, String)> {
-    crate::lint::lint_rules(&rules)
+    lint::lint_rules(&rules)
         .into_iter()
         .map(|f| (f.index, f.severity.as_str(), f.code, f.message))
         .collect()
+}
+
+/// The literals the engine searches for `pattern` to find the lines it may
+/// match; `None` when it has none and is tried on every line.
+#[pyfunction]
+pub fn required_literals(py: Python<'_>, pattern: &str) -> PyResult<Option<Vec<Py<PyBytes>>>> {
+    let hir = ruleset::parse_pattern(pattern).map_err(RuleSetError::new_err)?;
+    Ok(prefilter::line_literals(&hir).map(|literals| {
+        literals
+            .iter()
+            .map(|literal| PyBytes::new(py, literal).unbind())
+            .collect()
+    }))
 }

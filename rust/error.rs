@@ -1,5 +1,6 @@
-//! The one error type of the core. The Python binding maps each variant onto a
-//! built-in exception, so Python callers never see a Rust-specific class.
+//! The one error type of the core. The Python binding maps each variant onto
+//! an exception: `RuleSetError` and `CorruptInputError` (both `ValueError`s)
+//! or the `OSError` that fits.
 
 use std::fmt;
 
@@ -8,18 +9,19 @@ pub enum Error {
     /// The input claimed to be gzip but could not be decompressed.
     #[error("corrupt gzip input: {0}")]
     Gzip(String),
+    /// A whole upload cannot be collated (no header, an invalid header, corrupt
+    /// gzip): a retry cannot help.
+    #[error("malformed upload: {0}")]
+    MalformedUpload(String),
     /// The ruleset text is not valid TOML or does not have the expected shape.
     #[error("invalid ruleset: {0}")]
     RuleSetSyntax(String),
-    /// One rule (or ignore pattern) did not compile.
+    /// One rule (or ignore pattern) does not parse, or is too large to compile.
     #[error("invalid ruleset: {what}: {reason}")]
     BadPattern { what: PatternSource, reason: String },
-    /// The compiled automaton exceeded a size limit (many huge patterns).
+    /// The compiled automata exceeded a size limit (many huge patterns).
     #[error("invalid ruleset: {0}")]
     TooBig(String),
-    /// A phone-log upload that cannot be collated as a whole: a retry cannot help.
-    #[error("malformed upload: {0}")]
-    MalformedUpload(String),
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -35,6 +37,23 @@ pub enum PatternSource {
     Rule { index: usize, name: String },
     /// A pattern from the `[ignore]` table.
     Ignore { key: &'static str, index: usize },
+}
+
+impl PatternSource {
+    pub fn ignore_line(index: usize) -> Self {
+        Self::Ignore {
+            key: "lines",
+            index,
+        }
+    }
+
+    /// Both patterns of a region share their source.
+    pub fn ignore_region(index: usize) -> Self {
+        Self::Ignore {
+            key: "regions",
+            index,
+        }
+    }
 }
 
 impl fmt::Display for PatternSource {

@@ -2,17 +2,11 @@
 //! test`; `binding` is the thin pyo3 layer that exposes them as
 //! `logsorter._core`.
 
-pub mod columns;
+pub mod classify;
+pub mod collate;
 pub mod config;
 pub mod decode;
-pub mod engine;
 pub mod error;
-pub mod lint;
-pub mod naive;
-pub mod normalize;
-pub mod prefilter;
-pub mod ruleset;
-pub mod upload;
 
 #[cfg(feature = "python")]
 mod binding;
@@ -21,9 +15,14 @@ mod binding;
 #[pyo3::pymodule]
 mod _core {
     #[pymodule_export]
-    use crate::binding::{lint_rules, naive_classify, Match, RuleSet};
+    use crate::binding::{lint_rules, naive_classify, required_literals, Match, RuleSet};
     #[pymodule_export]
-    use crate::binding::{CorruptInputError, ParsedUpload, UploadParser};
+    use crate::binding::{CorruptInputError, RuleSetError};
+    #[pymodule_export]
+    use crate::binding::{ParsedUpload, UploadParser};
+
+    #[pymodule_export]
+    const DEFAULT_CONTEXT_DEPTH: usize = crate::config::DEFAULT_CONTEXT_DEPTH;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -2,10 +2,17 @@
 
 from importlib.resources import files
 
-from logsorter._core import Match, RuleSet, __version__
+from logsorter._core import CorruptInputError, Match, RuleSet, RuleSetError, __version__
 
 #: The default ruleset shipped with the package (``RuleSet.default()`` compiles
 #: the same text, embedded in the native module).
 DEFAULT_RULESET_PATH = str(files(__name__) / "ruleset.toml")
 
-__all__ = ["DEFAULT_RULESET_PATH", "Match", "RuleSet", "__version__"]
+__all__ = [
+    "DEFAULT_RULESET_PATH",
+    "CorruptInputError",
+    "Match",
+    "RuleSet",
+    "RuleSetError",
+    "__version__",
+]

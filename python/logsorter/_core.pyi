@@ -1,22 +1,39 @@
 """The native core of logsorter (Rust). Import from ``logsorter`` instead."""
 
 from os import PathLike
-from typing import Any, ClassVar, Self, final
+from typing import Any, ClassVar, Final, Self, final
 
 import pyarrow as pa
 
 __all__ = [
+    "DEFAULT_CONTEXT_DEPTH",
     "CorruptInputError",
     "Match",
     "ParsedUpload",
     "RuleSet",
+    "RuleSetError",
     "UploadParser",
     "__version__",
     "lint_rules",
     "naive_classify",
+    "required_literals",
 ]
 
 __version__: str
+
+#: How many ``+`` lines (shell trace) a verdict carries as context when
+#: ``context_depth`` is not given.
+DEFAULT_CONTEXT_DEPTH: Final = 12
+
+class CorruptInputError(ValueError):
+    """Input that cannot be read: gzip that does not decompress, or an upload
+    that is malformed as a whole (no header, an invalid header). A retry with
+    the same bytes cannot succeed."""
+
+class RuleSetError(ValueError):
+    """A ruleset that does not load: invalid TOML or an unexpected shape, a
+    pattern that does not parse (named by rule index and name, or ignore
+    key), or rules too large to compile. The message is one line."""
 
 @final
 class Match:
@@ -49,7 +66,7 @@ class Match:
 class RuleSet:
     """A compiled, priority-ordered ruleset.
 
-    Loading fails with ``ValueError`` naming the rule (index and name) when a
+    Loading fails with ``RuleSetError`` naming the rule (index and name) when a
     pattern does not compile; nothing is classified with a half-loaded ruleset.
     """
 
@@ -64,14 +81,16 @@ class RuleSet:
     @staticmethod
     def default() -> RuleSet:
         """The ruleset packaged with logsorter."""
-    def classify(self, data: bytes | str, context_depth: int = 12) -> Match | None:
+    def classify(self, data: bytes | str, context_depth: int = ...) -> Match | None:
         """Classify a log: the highest-priority rule that matches any kept line,
-        at the last line it matches, or ``None``.
+        at the last line it matches, or ``None``. The match carries at most
+        ``context_depth`` (default ``DEFAULT_CONTEXT_DEPTH``) lines of context.
 
         ``bytes`` starting with the gzip magic are decompressed; invalid UTF-8
-        is replaced. Raises ``ValueError`` for corrupt gzip. Releases the GIL.
+        is replaced. Raises ``CorruptInputError`` for corrupt gzip. Releases
+        the GIL.
         """
-    def classify_all(self, data: bytes | str, context_depth: int = 12) -> list[Match]:
+    def classify_all(self, data: bytes | str, context_depth: int = ...) -> list[Match]:
         """Every rule's last match, in priority order."""
     @property
     def digest(self) -> str:
@@ -82,14 +101,10 @@ class RuleSet:
         """``(name, pattern)`` of each rule, in priority order."""
     def __len__(self) -> int: ...
 
-def naive_classify(ruleset: RuleSet, data: bytes | str, context_depth: int = 12) -> Match | None:
+def naive_classify(ruleset: RuleSet, data: bytes | str, context_depth: int = ...) -> Match | None:
     """The same verdict as ``ruleset.classify`` by the naive method (every rule
     walks every line, last first). A baseline for benchmarks and an oracle for
     tests; not for production use."""
-
-class CorruptInputError(ValueError):
-    """Input that cannot be read: corrupt gzip, or an upload without a valid
-    header."""
 
 @final
 class ParsedUpload:
@@ -151,3 +166,9 @@ def lint_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str, str]]:
     ``"error"`` (invalid pattern, duplicate pattern, rule shadowed by an earlier
     one) or ``"warning"`` (duplicate name, no literal text, a class that
     includes a line break)."""
+
+def required_literals(pattern: str) -> list[bytes] | None:
+    """The literals the engine searches for to find the lines ``pattern`` may
+    match (one of them is in every match); ``None`` when it has none, so it is
+    tried on every line, which ``lint_rules`` reports as ``no-literal``.
+    Raises ``RuleSetError`` when the pattern does not parse."""

@@ -7,8 +7,10 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
 
+use super::confine::within_line;
+
 /// Shorter literals occur in too many lines to narrow anything down.
-const MIN_LITERAL_LEN: usize = 3;
+pub const MIN_LITERAL_LEN: usize = 3;
 
 /// Past this length a literal is rare enough; longer ones are not preferred.
 const SELECTIVE_LEN: usize = 6;
@@ -22,9 +24,17 @@ const SEARCHER_CAPACITY: usize = 64;
 /// length, so the longer ones share batches and their fingerprints.
 const BATCH_LEN: usize = 16;
 
+/// The literals the engine searches for `pattern` (as parsed), matched line by
+/// line; `None` when it has none, so that it is tried on every line by the
+/// residual automaton. The lint asks this too, so that it warns of exactly
+/// the patterns the engine finds slowly.
+pub fn line_literals(pattern: &Hir) -> Option<Vec<Vec<u8>>> {
+    required_literals(&within_line(pattern.clone()))
+}
+
 /// A set of literals, at least `MIN_LITERAL_LEN` bytes each, one of which
 /// every match of `hir` contains; `None` when there is no such set.
-pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let mut options = Vec::new();
     collect_options(hir, &mut options);
     // Among sets that are selective enough, the first found wins: literals

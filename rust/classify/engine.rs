@@ -12,37 +12,32 @@
 //! same way.
 
 use memchr::{memchr, memchr2, memrchr};
-use regex::RegexSet;
+use regex::{Regex, RegexSet};
 use regex_automata::meta;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
-use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
-use regex_syntax::hir::{Hir, HirKind, Look, Repetition};
+use regex_syntax::hir::{Hir, Look, Repetition};
 
+use super::confine::{confine_to_line, line_look};
+use super::ignore::{KeptLines, RegionTracker};
+use super::normalize::{self, TIMESTAMP_PATTERN};
+use super::prefilter::{line_literals, LiteralSearch};
+use super::ruleset::{one_line, RuleSet};
+use super::verdict::Verdict;
+use crate::config;
 use crate::error::{Error, Result};
-use crate::normalize::{self, NormalizedLog, TIMESTAMP_PATTERN};
-use crate::prefilter::{required_literals, LiteralSearch};
-use crate::ruleset::{IgnoreRegion, Pattern, Rule, RuleSet};
 
-/// The verdict of one rule on one log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    /// Position of the rule in priority order.
-    pub rule_index: usize,
-    pub rule: String,
-    /// The matched line, normalized.
-    pub line: String,
-    /// 1-based line number in the original log.
-    pub line_num: usize,
-    pub captures: Vec<String>,
-    /// The nearest kept lines starting with `+` (shell trace of the commands
-    /// that ran), walking back from the matched line, nearest first.
-    pub context: Vec<String>,
+/// A ruleset ready to classify: the rules as loaded, and the automata
+/// compiled from them once.
+#[derive(Debug)]
+pub struct CompiledRuleSet {
+    ruleset: RuleSet,
+    scanner: Scanner,
 }
 
 /// The compiled automata shared by every classification with a ruleset.
 #[derive(Debug)]
-pub(crate) struct Scanner {
+struct Scanner {
     /// Finds the literals required by the patterns that have some.
     literals: LiteralSearch,
     /// Finds lines where a pattern without required literals may match, over
@@ -74,32 +69,17 @@ impl PatternLayout {
 }
 
 impl Scanner {
-    pub(crate) fn new(
-        ignore_lines: &[Pattern],
-        regions: &[IgnoreRegion],
-        rules: &[Rule],
-    ) -> Result<Self> {
-        let patterns: Vec<&str> = ignore_lines
+    /// The automata of every pattern of `ruleset`, in the order of
+    /// `RuleSet::patterns`.
+    fn new(ruleset: &RuleSet) -> Result<Self> {
+        let patterns: Vec<_> = ruleset.patterns().map(|(pattern, _)| pattern).collect();
+        let literal_sets: Vec<_> = patterns.iter().map(|p| line_literals(p.hir())).collect();
+        // Over the raw log, a pattern must tolerate what normalization deletes.
+        let residual_hirs: Vec<Hir> = patterns
             .iter()
-            .chain(regions.iter().flat_map(|r| [&r.start, &r.end]))
-            .chain(rules.iter().map(|r| &r.pattern))
-            .map(Pattern::as_str)
-            .collect();
-        let hirs = patterns
-            .iter()
-            .map(|p| {
-                regex_syntax::Parser::new()
-                    .parse(p)
-                    .map(|hir| confine_to_line(hir, &|look| Hir::look(line_look(look))))
-                    .map_err(|err| Error::TooBig(err.to_string()))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let literal_sets: Vec<_> = hirs.iter().map(required_literals).collect();
-        let residual_hirs: Vec<Hir> = hirs
-            .into_iter()
             .zip(&literal_sets)
             .filter(|(_, literals)| literals.is_none())
-            .map(|(hir, _)| confine_to_line(hir, &raw_line_look))
+            .map(|(pattern, _)| confine_to_line(pattern.hir().clone(), &raw_line_look))
             .collect();
         let residual = if residual_hirs.is_empty() {
             None
@@ -107,10 +87,10 @@ impl Scanner {
             Some(build_residual(&residual_hirs)?)
         };
         let literals = LiteralSearch::new(literal_sets.into_iter().flatten());
-        let per_line = RegexSet::new(&patterns).map_err(too_big)?;
+        let per_line = RegexSet::new(patterns.iter().map(|p| p.as_str())).map_err(too_big)?;
         let layout = PatternLayout {
-            ignore_lines: ignore_lines.len(),
-            regions: regions.len(),
+            ignore_lines: ruleset.ignore_lines.len(),
+            regions: ruleset.ignore_regions.len(),
         };
         Ok(Self {
             literals,
@@ -140,15 +120,6 @@ fn build_residual(hirs: &[Hir]) -> Result<meta::Regex> {
         .map_err(too_big)
 }
 
-/// Text anchors become line anchors: a line never contains `\n`.
-fn line_look(look: Look) -> Look {
-    match look {
-        Look::Start => Look::StartLF,
-        Look::End => Look::EndLF,
-        other => other,
-    }
-}
-
 /// A line anchor as it must read on a raw line, where the normalized line may
 /// sit after a timestamp and before a `\r`. Other assertions see the same on
 /// both sides (a timestamp ends with a space, `\r` is no word character).
@@ -175,124 +146,17 @@ fn raw_line_look(look: Look) -> Hir {
     }
 }
 
-/// Rewrites a pattern so that, run over many lines at once, it can only match
-/// within one line, where it would match that line on its own: classes lose
-/// `\n`, a literal `\n` can never match, and assertions become `looks` of them.
-fn confine_to_line(hir: Hir, looks: &dyn Fn(Look) -> Hir) -> Hir {
-    match hir.into_kind() {
-        HirKind::Class(Class::Unicode(mut class)) => {
-            class.difference(&ClassUnicode::new([ClassUnicodeRange::new('\n', '\n')]));
-            Hir::class(Class::Unicode(class))
-        }
-        HirKind::Class(Class::Bytes(mut class)) => {
-            class.difference(&ClassBytes::new([ClassBytesRange::new(b'\n', b'\n')]));
-            Hir::class(Class::Bytes(class))
-        }
-        HirKind::Literal(lit) if lit.0.contains(&b'\n') => Hir::fail(),
-        HirKind::Look(look) => looks(look),
-        HirKind::Repetition(mut rep) => {
-            rep.sub = Box::new(confine_to_line(*rep.sub, looks));
-            Hir::repetition(rep)
-        }
-        HirKind::Capture(mut cap) => {
-            cap.sub = Box::new(confine_to_line(*cap.sub, looks));
-            Hir::capture(cap)
-        }
-        HirKind::Concat(subs) => Hir::concat(
-            subs.into_iter()
-                .map(|sub| confine_to_line(sub, looks))
-                .collect(),
-        ),
-        HirKind::Alternation(subs) => Hir::alternation(
-            subs.into_iter()
-                .map(|sub| confine_to_line(sub, looks))
-                .collect(),
-        ),
-        HirKind::Empty => Hir::empty(),
-        HirKind::Literal(lit) => Hir::literal(lit.0),
-    }
-}
-
-/// Which lines survive the ignore patterns.
-#[derive(Debug, Default)]
-pub(crate) struct KeptLines {
-    /// Lines matching an ignore-line pattern, ascending.
-    ignored: Vec<usize>,
-    /// Dropped regions as inclusive line ranges, ascending; an unterminated
-    /// region runs to the end of the log.
-    regions: Vec<(usize, usize)>,
-}
-
-impl KeptLines {
-    pub(crate) fn is_kept(&self, line: usize) -> bool {
-        let in_region = {
-            let after = self.regions.partition_point(|&(start, _)| start <= line);
-            after > 0 && self.regions[after - 1].1 >= line
-        };
-        !in_region && self.ignored.binary_search(&line).is_err()
-    }
-}
-
-/// Tracks ignore regions line by line, in order; shared by the one-pass
-/// engine and the naive scan so both drop exactly the same lines.
-#[derive(Debug, Default)]
-pub(crate) struct RegionTracker {
-    open: Option<(usize, usize)>,
-    kept: KeptLines,
-}
-
-impl RegionTracker {
-    /// Feeds one line that may start or end a region (lines that cannot,
-    /// cannot change the state, so they need not be fed). Returns whether the
-    /// line is kept.
-    pub(crate) fn feed(
-        &mut self,
-        line: usize,
-        ignored: bool,
-        starts: Option<usize>,
-        ends: impl Fn(usize) -> bool,
-    ) -> bool {
-        if ignored {
-            self.kept.ignored.push(line);
-            return false;
-        }
-        match self.open {
-            Some((first, region)) => {
-                if ends(region) {
-                    self.kept.regions.push((first, line));
-                    self.open = None;
-                }
-                false
-            }
-            None => match starts {
-                Some(region) => {
-                    self.open = Some((line, region));
-                    false
-                }
-                None => true,
-            },
-        }
-    }
-
-    pub(crate) fn finish(mut self) -> KeptLines {
-        if let Some((first, _)) = self.open {
-            self.kept.regions.push((first, usize::MAX));
-        }
-        self.kept
-    }
-}
-
 /// A line of the raw log: its 0-based number and the offset of its first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct LineRef {
+struct LineRef {
     index: usize,
     start: usize,
 }
 
 /// For each rule, the last kept line it matches, if any.
-pub(crate) struct Scan {
-    pub(crate) last_match: Vec<Option<LineRef>>,
-    pub(crate) kept: KeptLines,
+struct Scan {
+    last_match: Vec<Option<LineRef>>,
+    kept: KeptLines,
 }
 
 /// One of the searches whose hits make a line a candidate.
@@ -444,15 +308,10 @@ impl Scanner {
 /// Below this, a second thread costs more than it saves.
 const MIN_BYTES_PER_THREAD: usize = 8 << 20;
 
-/// How many threads search a log of `len` bytes: `LOGSORTER_THREADS` when set
-/// (1 gives the single-thread figures of the benchmarks), else the machine's
-/// cores, never more than the log has `MIN_BYTES_PER_THREAD` pieces.
+/// How many threads search a log of `len` bytes: as many as configured, never
+/// more than the log has `MIN_BYTES_PER_THREAD` pieces.
 fn search_threads(len: usize) -> usize {
-    let wanted = std::env::var("LOGSORTER_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    wanted.clamp(1, (len / MIN_BYTES_PER_THREAD).max(1))
+    config::threads().clamp(1, (len / MIN_BYTES_PER_THREAD).max(1))
 }
 
 /// `raw` cut into about `count` pieces of whole lines (the last one may lack
@@ -495,7 +354,27 @@ fn normalized_line(raw: &str, line: LineRef) -> String {
     text
 }
 
-impl RuleSet {
+impl CompiledRuleSet {
+    /// Compiles the automata of `ruleset`.
+    pub fn new(ruleset: RuleSet) -> Result<Self> {
+        let scanner = Scanner::new(&ruleset).map_err(|err| culprit(&ruleset).unwrap_or(err))?;
+        Ok(Self { ruleset, scanner })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self> {
+        Self::new(RuleSet::from_toml(text)?)
+    }
+
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        Self::new(RuleSet::from_file(path)?)
+    }
+
+    pub fn ruleset(&self) -> &RuleSet {
+        &self.ruleset
+    }
+
+    /// The highest-priority rule that matches a kept line, at the last line
+    /// it matches.
     pub fn classify(&self, data: &str, context_depth: usize) -> Option<Verdict> {
         let scan = self.scan(data);
         let (rule_index, line) = scan
@@ -503,23 +382,23 @@ impl RuleSet {
             .iter()
             .enumerate()
             .find_map(|(i, l)| l.map(|l| (i, l)))?;
-        Some(self.raw_verdict(data, &scan.kept, rule_index, line, context_depth))
+        Some(self.verdict(data, &scan.kept, rule_index, line, context_depth))
     }
 
     /// Every rule's last match, in priority order.
-    pub fn classify_all(&self, data: &str, context_depth: usize) -> Vec<Verdict> {
+    pub fn last_match_per_rule(&self, data: &str, context_depth: usize) -> Vec<Verdict> {
         let scan = self.scan(data);
         scan.last_match
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| l.map(|l| self.raw_verdict(data, &scan.kept, i, l, context_depth)))
+            .filter_map(|(i, l)| l.map(|l| self.verdict(data, &scan.kept, i, l, context_depth)))
             .collect()
     }
 
     fn scan(&self, raw: &str) -> Scan {
         let scanner = &self.scanner;
         let layout = scanner.layout;
-        let mut last_match = vec![None; self.rules.len()];
+        let mut last_match = vec![None; self.ruleset.rules.len()];
         let mut regions = RegionTracker::default();
         let mut hits = vec![false; scanner.per_line.len()];
         let mut text = String::new();
@@ -546,7 +425,8 @@ impl RuleSet {
         }
     }
 
-    fn raw_verdict(
+    /// The verdict of a rule at `line`, its context read back from the raw log.
+    fn verdict(
         &self,
         raw: &str,
         kept: &KeptLines,
@@ -561,72 +441,41 @@ impl RuleSet {
             .take(context_depth)
             .map(|l| normalized_line(raw, l))
             .collect();
-        self.verdict_from(rule_index, line.index, normalized_line(raw, line), context)
-    }
-
-    pub(crate) fn verdict(
-        &self,
-        log: &NormalizedLog,
-        kept: &KeptLines,
-        rule_index: usize,
-        line: usize,
-        context_depth: usize,
-    ) -> Verdict {
-        let context = (0..=line)
-            .rev()
-            .filter(|&i| log.line(i).starts_with('+') && kept.is_kept(i))
-            .take(context_depth)
-            .map(|i| log.line(i).to_owned())
-            .collect();
-        self.verdict_from(rule_index, line, log.line(line).to_owned(), context)
-    }
-
-    fn verdict_from(
-        &self,
-        rule_index: usize,
-        line: usize,
-        text: String,
-        context: Vec<String>,
-    ) -> Verdict {
-        let rule = &self.rules[rule_index];
-        let captures = rule
-            .pattern
-            .regex()
-            .captures(&text)
-            .map_or_else(Vec::new, |caps| {
-                if caps.len() == 1 {
-                    vec![caps[0].to_owned()]
-                } else {
-                    caps.iter()
-                        .skip(1)
-                        .flatten()
-                        .map(|m| m.as_str().to_owned())
-                        .collect()
-                }
-            });
-        Verdict {
+        Verdict::new(
+            &self.ruleset,
             rule_index,
-            rule: rule.name.clone(),
-            line: text,
-            line_num: line + 1,
-            captures,
+            line.index,
+            normalized_line(raw, line),
             context,
-        }
+        )
     }
+}
+
+/// When the combined automata do not compile, the pattern that is too large
+/// on its own, named; `None` when only their sum is too large.
+fn culprit(ruleset: &RuleSet) -> Option<Error> {
+    ruleset.patterns().find_map(|(pattern, what)| {
+        Regex::new(pattern.as_str())
+            .err()
+            .map(|err| Error::BadPattern {
+                what,
+                reason: one_line(&err.to_string()),
+            })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ruleset(rules: &[(&str, &str)]) -> RuleSet {
+    fn ruleset(rules: &[(&str, &str)]) -> CompiledRuleSet {
         let toml: String = rules
             .iter()
             .map(|(name, pattern)| {
                 format!("[[rule]]\nname = '{name}'\npattern = '''{pattern}'''\n")
             })
             .collect();
-        RuleSet::from_toml(&toml).unwrap()
+        CompiledRuleSet::from_toml(&toml).unwrap()
     }
 
     #[test]
@@ -686,9 +535,9 @@ mod tests {
     }
 
     #[test]
-    fn classify_all_lists_each_rule_once_in_priority_order() {
+    fn last_match_per_rule_lists_each_rule_once_in_priority_order() {
         let rs = ruleset(&[("a", "^a"), ("b", "^b"), ("c", "^c")]);
-        let all = rs.classify_all("b1\na1\nb2\n", 12);
+        let all = rs.last_match_per_rule("b1\na1\nb2\n", 12);
         let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
         assert_eq!(got, [("a", 2), ("b", 3)]);
     }
@@ -707,7 +556,7 @@ mod tests {
             "{ts}x 3 errors\r\n{ts}3 errors\r\n{ts}\x1b[31mFAIL\x1b[0mED test_a\r\n\
              {ts}ok\n12-ab\n{ts}\x1b[1m7 done\n"
         );
-        let all = rs.classify_all(&log, 12);
+        let all = rs.last_match_per_rule(&log, 12);
         let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
         assert_eq!(got, [("count", 6), ("dash", 5), ("split", 3)]);
         assert_eq!(all[2].line, "FAILED test_a");
@@ -748,6 +597,18 @@ mod tests {
         }
         assert_eq!(split_at_lines("a\nb\nc", 5).concat(), "a\nb\nc");
         assert_eq!(split_at_lines("", 3), [""]);
+    }
+
+    #[test]
+    fn a_pattern_too_large_to_compile_is_named() {
+        let err = CompiledRuleSet::from_toml("[[rule]]\nname = 'ok'\npattern = 'x'\n[[rule]]\nname = 'huge'\npattern = '\\w{500}{500}'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(r#"invalid ruleset: rule 1 ("huge"): "#),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
     }
 
     #[test]

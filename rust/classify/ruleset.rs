@@ -1,15 +1,16 @@
-//! Loading a ruleset: TOML in, compiled and validated rules out. Nothing is
-//! classified with a half-loaded ruleset: the first pattern that fails to
-//! compile fails the whole load, naming the rule.
+//! Loading a ruleset: TOML in, checked rules out, as plain data. Nothing is
+//! classified with a half-loaded ruleset: the first pattern that does not
+//! parse fails the whole load, naming the rule. Compiling the rules into
+//! automata is the engine's business (`super::engine::CompiledRuleSet`).
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use regex_syntax::hir::Hir;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::engine::Scanner;
 use crate::error::{Error, PatternSource, Result};
 
 /// Lines that every failing step prints but that never say why it failed.
@@ -63,21 +64,27 @@ pub struct Rule {
     pub pattern: Pattern,
 }
 
-/// A pattern whose syntax was checked when the ruleset loaded, compiled into
-/// its own `Regex` only on first use: classification needs one only for the
-/// winning rule's captures (candidate lines are found by the combined
-/// automata), and compiling every rule up front was most of the load time.
+/// A pattern parsed once when the ruleset loaded (the engine builds its
+/// automata from the parsed form), compiled into its own `Regex` only on
+/// first use: classification needs one only for the winning rule's captures
+/// (candidate lines are found by the combined automata), and compiling every
+/// rule up front was most of the load time.
 #[derive(Debug)]
 pub struct Pattern {
     text: String,
+    hir: Hir,
     regex: OnceLock<Regex>,
 }
 
 impl Pattern {
     fn parse(text: String, source: PatternSource) -> Result<Self> {
-        check_syntax(&text, source)?;
+        let hir = parse_pattern(&text).map_err(|reason| Error::BadPattern {
+            what: source,
+            reason,
+        })?;
         Ok(Self {
             text,
+            hir,
             regex: OnceLock::new(),
         })
     }
@@ -86,9 +93,14 @@ impl Pattern {
         &self.text
     }
 
+    pub fn hir(&self) -> &Hir {
+        &self.hir
+    }
+
     pub fn regex(&self) -> &Regex {
-        // Cannot fail: the syntax was checked at load, and the combined set of
-        // all patterns compiled within the size limits, so each one alone does.
+        // Cannot fail once `CompiledRuleSet::new` accepted the ruleset (the
+        // binding holds no other): the pattern parsed at load, and compiling
+        // rejects any pattern too large to compile on its own.
         self.regex.get_or_init(|| {
             Regex::new(&self.text).expect("pattern checked when the ruleset loaded")
         })
@@ -109,14 +121,13 @@ pub struct RuleSet {
     pub ignore_lines: Vec<Pattern>,
     pub ignore_regions: Vec<IgnoreRegion>,
     pub digest: String,
-    pub(crate) scanner: Scanner,
 }
 
 impl RuleSet {
     pub fn from_toml(text: &str) -> Result<Self> {
         let file: RuleSetFile =
             toml::from_str(text).map_err(|err| Error::RuleSetSyntax(one_line(err.message())))?;
-        Self::compile(file)
+        Self::parse(file)
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -127,7 +138,34 @@ impl RuleSet {
         Self::from_toml(&text)
     }
 
-    fn compile(file: RuleSetFile) -> Result<Self> {
+    /// Every pattern with where it comes from: the ignore lines, each
+    /// region's start and end, then the rules in priority order.
+    pub fn patterns(&self) -> impl Iterator<Item = (&Pattern, PatternSource)> {
+        let lines = self
+            .ignore_lines
+            .iter()
+            .enumerate()
+            .map(|(index, p)| (p, PatternSource::ignore_line(index)));
+        let regions = self
+            .ignore_regions
+            .iter()
+            .enumerate()
+            .flat_map(|(index, r)| {
+                [&r.start, &r.end].map(|p| (p, PatternSource::ignore_region(index)))
+            });
+        let rules = self.rules.iter().enumerate().map(|(index, r)| {
+            (
+                &r.pattern,
+                PatternSource::Rule {
+                    index,
+                    name: r.name.clone(),
+                },
+            )
+        });
+        lines.chain(regions).chain(rules)
+    }
+
+    fn parse(file: RuleSetFile) -> Result<Self> {
         let ignore_line_patterns: Vec<String> = file.ignore.lines.unwrap_or_else(|| {
             DEFAULT_IGNORE_LINES
                 .iter()
@@ -145,24 +183,13 @@ impl RuleSet {
         let ignore_lines = ignore_line_patterns
             .iter()
             .enumerate()
-            .map(|(index, p)| {
-                Pattern::parse(
-                    p.clone(),
-                    PatternSource::Ignore {
-                        key: "lines",
-                        index,
-                    },
-                )
-            })
+            .map(|(index, p)| Pattern::parse(p.clone(), PatternSource::ignore_line(index)))
             .collect::<Result<Vec<_>>>()?;
         let ignore_regions = region_patterns
             .iter()
             .enumerate()
             .map(|(index, (start, end))| {
-                let source = PatternSource::Ignore {
-                    key: "regions",
-                    index,
-                };
+                let source = PatternSource::ignore_region(index);
                 Ok(IgnoreRegion {
                     start: Pattern::parse(start.clone(), source.clone())?,
                     end: Pattern::parse(end.clone(), source)?,
@@ -186,87 +213,35 @@ impl RuleSet {
             .collect::<Result<Vec<_>>>()?;
 
         let digest = digest(&rules, &ignore_line_patterns, &region_patterns);
-        let scanner = Scanner::new(&ignore_lines, &ignore_regions, &rules)
-            .map_err(|err| culprit(&ignore_lines, &ignore_regions, &rules).unwrap_or(err))?;
         Ok(Self {
             rules,
             ignore_lines,
             ignore_regions,
             digest,
-            scanner,
         })
     }
 }
 
-fn check_syntax(pattern: &str, source: PatternSource) -> Result<()> {
+/// Parses one pattern; a failure comes back as a one-line reason.
+pub fn parse_pattern(pattern: &str) -> std::result::Result<Hir, String> {
     // regex-syntax reports a parse error as a kind and a span; the regex
     // crate only as a multi-line drawing, which does not fit a one-line error.
-    regex_syntax::Parser::new()
-        .parse(pattern)
-        .map(drop)
-        .map_err(|err| {
-            let reason = match &err {
-                regex_syntax::Error::Parse(e) => {
-                    format!("{} at column {}", e.kind(), e.span().start.column)
-                }
-                regex_syntax::Error::Translate(e) => {
-                    format!("{} at column {}", e.kind(), e.span().start.column)
-                }
-                other => one_line(&other.to_string()),
-            };
-            Error::BadPattern {
-                what: source,
-                reason: format!("{reason} in {pattern:?}"),
+    regex_syntax::Parser::new().parse(pattern).map_err(|err| {
+        let reason = match &err {
+            regex_syntax::Error::Parse(e) => {
+                format!("{} at column {}", e.kind(), e.span().start.column)
             }
-        })
+            regex_syntax::Error::Translate(e) => {
+                format!("{} at column {}", e.kind(), e.span().start.column)
+            }
+            other => one_line(&other.to_string()),
+        };
+        format!("{reason} in {pattern:?}")
+    })
 }
 
-/// When the combined automata do not compile, the pattern that is too large
-/// on its own, named; `None` when only their sum is too large.
-fn culprit(ignore_lines: &[Pattern], regions: &[IgnoreRegion], rules: &[Rule]) -> Option<Error> {
-    let ignore = ignore_lines.iter().enumerate().map(|(index, p)| {
-        (
-            p,
-            PatternSource::Ignore {
-                key: "lines",
-                index,
-            },
-        )
-    });
-    let region = regions.iter().enumerate().flat_map(|(index, r)| {
-        [&r.start, &r.end].map(|p| {
-            (
-                p,
-                PatternSource::Ignore {
-                    key: "regions",
-                    index,
-                },
-            )
-        })
-    });
-    let rule = rules.iter().enumerate().map(|(index, r)| {
-        (
-            &r.pattern,
-            PatternSource::Rule {
-                index,
-                name: r.name.clone(),
-            },
-        )
-    });
-    ignore
-        .chain(region)
-        .chain(rule)
-        .find_map(|(pattern, what)| {
-            Regex::new(pattern.as_str())
-                .err()
-                .map(|err| Error::BadPattern {
-                    what,
-                    reason: one_line(&err.to_string()),
-                })
-        })
-}
-
-fn one_line(text: &str) -> String {
+/// `text` with every run of white space (line breaks included) as one space.
+pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -328,18 +303,6 @@ mod tests {
             err,
             r#"invalid ruleset: rule 1 ("broken"): unclosed group at column 2 in "a(b""#
         );
-    }
-
-    #[test]
-    fn a_pattern_too_large_to_compile_is_named() {
-        let err = RuleSet::from_toml("[[rule]]\nname = 'ok'\npattern = 'x'\n[[rule]]\nname = 'huge'\npattern = '\\w{500}{500}'\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with(r#"invalid ruleset: rule 1 ("huge"): "#),
-            "{err}"
-        );
-        assert!(!err.contains('\n'));
     }
 
     #[test]

@@ -12,8 +12,8 @@ use blake2::digest::consts::U16;
 use blake2::{Blake2b, Digest};
 use serde_json::Value;
 
-use crate::columns::{self, Column, FieldKind};
-use crate::config::worker_threads;
+use crate::collate::columns::{self, Column, FieldKind};
+use crate::config::threads;
 use crate::decode::decompress;
 use crate::error::{Error, Result};
 
@@ -189,7 +189,7 @@ impl UploadParser {
 
         // Records are independent, so chunks are cleaned on all cores; the
         // in-upload dedupe then walks the results in line order.
-        let chunk_len = lines.len().div_ceil(worker_threads()).max(MIN_CHUNK);
+        let chunk_len = lines.len().div_ceil(threads()).max(MIN_CHUNK);
         let cleaned: Vec<Vec<Cleaned>> = std::thread::scope(|scope| {
             let workers: Vec<_> = lines
                 .chunks(chunk_len)

@@ -2,9 +2,10 @@
 //! walks every kept line, last line first, until one matches. Same
 //! normalization, same ignore handling, same verdict; only the matching differs.
 
-use crate::engine::{RegionTracker, Verdict};
-use crate::normalize::NormalizedLog;
-use crate::ruleset::RuleSet;
+use super::ignore::{KeptLines, RegionTracker};
+use super::normalize::NormalizedLog;
+use super::ruleset::RuleSet;
+use super::verdict::Verdict;
 
 pub fn classify(rules: &RuleSet, data: &str, context_depth: usize) -> Option<Verdict> {
     let log = NormalizedLog::new(data);
@@ -25,10 +26,27 @@ pub fn classify(rules: &RuleSet, data: &str, context_depth: usize) -> Option<Ver
     }
     let kept = regions.finish();
     rules.rules.iter().enumerate().find_map(|(index, rule)| {
-        let line = kept_lines
+        let line = *kept_lines
             .iter()
             .rev()
             .find(|&&line| rule.pattern.regex().is_match(log.line(line)))?;
-        Some(rules.verdict(&log, &kept, index, *line, context_depth))
+        let context = context(&log, &kept, line, context_depth);
+        Some(Verdict::new(
+            rules,
+            index,
+            line,
+            log.line(line).to_owned(),
+            context,
+        ))
     })
+}
+
+/// The kept lines starting with `+` from `line` back, nearest first.
+fn context(log: &NormalizedLog, kept: &KeptLines, line: usize, depth: usize) -> Vec<String> {
+    (0..=line)
+        .rev()
+        .filter(|&i| log.line(i).starts_with('+') && kept.is_kept(i))
+        .take(depth)
+        .map(|i| log.line(i).to_owned())
+        .collect()
 }

@@ -5,6 +5,9 @@
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
+use super::prefilter::{line_literals, MIN_LITERAL_LEN};
+use super::ruleset::parse_pattern;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
     /// The rule is broken or can never be the verdict.
@@ -31,14 +34,6 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Below this many characters of required literal text, the engine's
-/// literal prefilter cannot skip lines for the rule.
-const MIN_LITERAL_LEN: usize = 2;
-
-/// Classes of at most this many characters (`[Cc]`, case-insensitive letters)
-/// still pin a character down well enough to count as literal text.
-const MAX_LITERAL_CLASS_LEN: u32 = 4;
-
 /// Lints `(name, pattern)` rules in priority order; findings come out in
 /// rule order.
 pub fn lint_rules(rules: &[(String, String)]) -> Vec<Finding> {
@@ -60,14 +55,10 @@ pub fn lint_rules(rules: &[(String, String)]) -> Vec<Finding> {
                 format!("rule {first} has the same name"),
             );
         }
-        let hir = match regex_syntax::Parser::new().parse(pattern) {
+        let hir = match parse_pattern(pattern) {
             Ok(hir) => hir,
-            Err(err) => {
-                report(
-                    Severity::Error,
-                    "invalid-pattern",
-                    one_line(&err.to_string()),
-                );
+            Err(reason) => {
+                report(Severity::Error, "invalid-pattern", reason);
                 earlier.push((index, name, None));
                 continue;
             }
@@ -90,11 +81,11 @@ pub fn lint_rules(rules: &[(String, String)]) -> Vec<Finding> {
                 format!("every line it matches also matches rule {first} ({first_name}, {broader:?}), which comes first"),
             );
         }
-        if longest_required_literal(&hir) < MIN_LITERAL_LEN {
+        if line_literals(&hir).is_none() {
             report(
                 Severity::Warning,
                 "no-literal",
-                format!("no literal text of {MIN_LITERAL_LEN}+ characters that every match contains; it is tried on every line (slow)"),
+                format!("no literal text of {MIN_LITERAL_LEN}+ bytes that every match contains; it is tried on every line (slow)"),
             );
         }
         let crossing = count_line_break_classes(&hir);
@@ -170,72 +161,6 @@ fn starts_anchored(hir: &Hir) -> bool {
         || prefix.contains(Look::StartCRLF)
 }
 
-/// The length of the longest run of literal text that every match contains.
-fn longest_required_literal(hir: &Hir) -> usize {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => 0,
-        HirKind::Literal(lit) => lit.0.len(),
-        HirKind::Class(class) => usize::from(is_literal_class(class)),
-        HirKind::Capture(cap) => longest_required_literal(&cap.sub),
-        HirKind::Repetition(rep) => match literal_len(&rep.sub) {
-            Some(len) => len * rep.min as usize,
-            None if rep.min > 0 => longest_required_literal(&rep.sub),
-            None => 0,
-        },
-        HirKind::Alternation(subs) => subs.iter().map(longest_required_literal).min().unwrap_or(0),
-        HirKind::Concat(subs) => {
-            let (mut longest, mut run) = (0, 0);
-            for sub in subs {
-                match sub.kind() {
-                    HirKind::Literal(_) | HirKind::Class(_) if literal_len(sub).is_some() => {
-                        run += literal_len(sub).unwrap_or(0);
-                    }
-                    // `_{3,}` is required text `___`; what follows may not touch it.
-                    HirKind::Repetition(rep) if literal_len(&rep.sub).is_some() => {
-                        run += literal_len(&rep.sub).unwrap_or(0) * rep.min as usize;
-                        if rep.max != Some(rep.min) {
-                            longest = longest.max(run);
-                            run = 0;
-                        }
-                    }
-                    // Zero-width assertions do not separate the text around them.
-                    HirKind::Look(_) => {}
-                    _ => {
-                        longest = longest.max(run).max(longest_required_literal(sub));
-                        run = 0;
-                    }
-                }
-            }
-            longest.max(run)
-        }
-    }
-}
-
-/// The length of a literal, or 1 for a class small enough to count as one.
-fn literal_len(hir: &Hir) -> Option<usize> {
-    match hir.kind() {
-        HirKind::Literal(lit) => Some(lit.0.len()),
-        HirKind::Class(class) if is_literal_class(class) => Some(1),
-        _ => None,
-    }
-}
-
-fn is_literal_class(class: &Class) -> bool {
-    let size: u32 = match class {
-        Class::Unicode(c) => c
-            .ranges()
-            .iter()
-            .map(|r| u32::from(r.end()) - u32::from(r.start()) + 1)
-            .sum(),
-        Class::Bytes(c) => c
-            .ranges()
-            .iter()
-            .map(|r| u32::from(r.end()) - u32::from(r.start()) + 1)
-            .sum(),
-    };
-    size <= MAX_LITERAL_CLASS_LEN
-}
-
 fn count_line_break_classes(hir: &Hir) -> usize {
     match hir.kind() {
         HirKind::Class(Class::Unicode(c)) => usize::from(
@@ -257,13 +182,10 @@ fn count_line_break_classes(hir: &Hir) -> usize {
     }
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::ruleset::RuleSet;
 
     fn lint(rules: &[(&str, &str)]) -> Vec<(usize, &'static str)> {
         let rules: Vec<(String, String)> = rules
@@ -292,7 +214,7 @@ mod tests {
     fn invalid_pattern_is_an_error_and_later_rules_are_still_checked() {
         let rules = [
             ("bad".to_owned(), "a(b".to_owned()),
-            ("x".to_owned(), r"\s+ok".to_owned()),
+            ("x".to_owned(), r"\s+okay".to_owned()),
         ];
         let findings = lint_rules(&rules);
         assert_eq!(findings[0].code, "invalid-pattern");
@@ -362,8 +284,34 @@ mod tests {
     }
 
     #[test]
+    fn literals_too_short_for_the_prefilter_are_slow() {
+        assert_eq!(lint(&[("a", r"^ab\d+$")]), [(0, "no-literal")]);
+        assert_eq!(lint(&[("a", r"^abc\d+$")]), []);
+    }
+
+    #[test]
+    fn no_literal_is_exactly_what_the_prefilter_cannot_search_for() {
+        let ruleset = RuleSet::from_toml(include_str!("../../python/logsorter/ruleset.toml"))
+            .expect("the default ruleset loads");
+        let rules: Vec<(String, String)> = ruleset
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.pattern.as_str().to_owned()))
+            .collect();
+        let warned: Vec<usize> = lint_rules(&rules)
+            .into_iter()
+            .filter(|f| f.code == "no-literal")
+            .map(|f| f.index)
+            .collect();
+        let unsearched: Vec<usize> = (0..ruleset.rules.len())
+            .filter(|&i| line_literals(ruleset.rules[i].pattern.hir()).is_none())
+            .collect();
+        assert_eq!(warned, unsearched);
+    }
+
+    #[test]
     fn classes_that_contain_a_line_break_are_counted() {
-        let rules = [("a".to_owned(), r"^xx\s+yy[^']*zz(?s:.)".to_owned())];
+        let rules = [("a".to_owned(), r"^xxx\s+yyy[^']*zzz(?s:.)".to_owned())];
         let findings = lint_rules(&rules);
         assert_eq!(findings.len(), 1);
         assert!(
@@ -371,14 +319,14 @@ mod tests {
             "{}",
             findings[0].message
         );
-        assert_eq!(lint(&[("a", r"^xx\S+ [^\s:]+ .*")]), []);
+        assert_eq!(lint(&[("a", r"^xxx\S+ [^\s:]+ .*")]), []);
     }
 
     #[test]
     fn duplicate_names_are_a_warning() {
         let rules = [
-            ("a".to_owned(), "^x1".to_owned()),
-            ("a".to_owned(), "^y2".to_owned()),
+            ("a".to_owned(), "^x12".to_owned()),
+            ("a".to_owned(), "^y23".to_owned()),
         ];
         let findings = lint_rules(&rules);
         assert_eq!(findings.len(), 1);

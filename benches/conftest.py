@@ -95,13 +95,13 @@ def big_gzip_log(big_plain_log: BenchLog) -> BenchLog:
 
 #: The engine splits the search of a large log over threads; the targets are
 #: per thread, so "engine" is pinned to one and "engine-all-cores" is not.
-ENGINE_THREADS = {"engine": "1", "engine-all-cores": None}
+ENGINE_THREADS = {"engine": 1, "engine-all-cores": None}
 
 
 def classifier(implementation: str, rulesets: tuple[RuleSet, BaselineRuleSet]) -> Classifier:
     engine, baseline = rulesets
     if implementation in ENGINE_THREADS:
-        return engine.classify
+        return partial(engine.classify, threads=ENGINE_THREADS[implementation])
     if implementation == "naive":
         return partial(_core.naive_classify, engine)
     return baseline.classify
@@ -122,11 +122,6 @@ def measure(
         bench_log: BenchLog = request.getfixturevalue(log)
         benchmark.group = group
         classify = classifier(implementation, upstream_rulesets)
-        threads = ENGINE_THREADS.get(implementation)
-        if threads is None:
-            monkeypatch.delenv("LOGSORTER_THREADS", raising=False)
-        else:
-            monkeypatch.setenv("LOGSORTER_THREADS", threads)
         if rounds is None:
             verdict = benchmark(classify, bench_log.data)
         else:

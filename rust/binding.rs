@@ -13,7 +13,7 @@ use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString, PyTuple};
 
 use std::collections::BTreeMap;
 
-use crate::classify::engine::CompiledRuleSet;
+use crate::classify::engine::{CompiledRuleSet, Options};
 use crate::classify::verdict::Verdict;
 use crate::classify::{lint, naive, prefilter, ruleset};
 use crate::collate::columns::{Column, FieldKind, Strings, Values};
@@ -88,6 +88,15 @@ fn with_log_text<T: Send>(
     Ok(py.detach(|| input.text().map(|text| work(&text)))?)
 }
 
+/// `threads` unset: the process's setting (`LOGSORTER_THREADS` or the cores).
+fn options(context_depth: usize, threads: Option<usize>) -> Options {
+    let defaults = Options::default();
+    Options {
+        context_depth,
+        threads: threads.unwrap_or(defaults.threads),
+    }
+}
+
 #[pyclass(module = "logsorter._core", frozen)]
 pub struct RuleSet {
     inner: CompiledRuleSet,
@@ -114,27 +123,31 @@ impl RuleSet {
         Self::from_toml(py, DEFAULT_RULESET)
     }
 
-    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None))]
     fn classify(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
         context_depth: usize,
+        threads: Option<usize>,
     ) -> PyResult<Option<Match>> {
-        let verdict = with_log_text(py, data, |text| self.inner.classify(text, context_depth))?;
+        let options = options(context_depth, threads);
+        let verdict = with_log_text(py, data, |text| self.inner.classify(text, options))?;
         Ok(verdict.map(Match::from))
     }
 
     // Every rule's last match; the Python name is public API.
-    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None))]
     fn classify_all(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
         context_depth: usize,
+        threads: Option<usize>,
     ) -> PyResult<Vec<Match>> {
+        let options = options(context_depth, threads);
         let verdicts = with_log_text(py, data, |text| {
-            self.inner.last_match_per_rule(text, context_depth)
+            self.inner.last_match_per_rule(text, options)
         })?;
         Ok(verdicts.into_iter().map(Match::from).collect())
     }

@@ -356,9 +356,7 @@ def test_classify_releases_the_gil() -> None:
     assert wakeups_during_call > 20
 
 
-def test_a_large_log_gives_the_same_verdicts_on_any_number_of_threads(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_large_log_gives_the_same_verdicts_on_any_number_of_threads() -> None:
     ruleset = RuleSet.from_toml(
         "[[rule]]\nname = 'fail'\npattern = '^FAILED (\\S+)'\n"
         "[[rule]]\nname = 'error'\npattern = 'error: (\\w+)'\n"
@@ -382,8 +380,7 @@ def test_a_large_log_gives_the_same_verdicts_on_any_number_of_threads(
     log = "".join(pieces).encode()
     assert len(log) > 24 << 20, "large enough to be split over threads"
     verdicts = {}
-    for threads in ("1", "2", "3"):
-        monkeypatch.setenv("LOGSORTER_THREADS", threads)
-        verdicts[threads] = [m.to_dict() for m in ruleset.classify_all(log)]
-    assert verdicts["1"] == verdicts["2"] == verdicts["3"]
-    assert [v["captures"] for v in verdicts["1"]] == [["test_b"], ["first"], ["+ make"]]
+    for threads in (1, 2, 3):
+        verdicts[threads] = [m.to_dict() for m in ruleset.classify_all(log, threads=threads)]
+    assert verdicts[1] == verdicts[2] == verdicts[3]
+    assert [v["captures"] for v in verdicts[1]] == [["test_b"], ["first"], ["+ make"]]

@@ -81,16 +81,21 @@ class RuleSet:
     @staticmethod
     def default() -> RuleSet:
         """The ruleset packaged with logsorter."""
-    def classify(self, data: bytes | str, context_depth: int = ...) -> Match | None:
+    def classify(
+        self, data: bytes | str, context_depth: int = ..., *, threads: int | None = None
+    ) -> Match | None:
         """Classify a log: the highest-priority rule that matches any kept line,
         at the last line it matches, or ``None``. The match carries at most
         ``context_depth`` (default ``DEFAULT_CONTEXT_DEPTH``) lines of context.
 
         ``bytes`` starting with the gzip magic are decompressed; invalid UTF-8
         is replaced. Raises ``CorruptInputError`` for corrupt gzip. Releases
-        the GIL.
+        the GIL. A large log is searched on up to ``threads`` threads (unset:
+        ``LOGSORTER_THREADS``, read once per process, else the cores).
         """
-    def classify_all(self, data: bytes | str, context_depth: int = ...) -> list[Match]:
+    def classify_all(
+        self, data: bytes | str, context_depth: int = ..., *, threads: int | None = None
+    ) -> list[Match]:
         """Every rule's last match, in priority order."""
     @property
     def digest(self) -> str:

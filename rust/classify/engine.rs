@@ -308,10 +308,28 @@ impl Scanner {
 /// Below this, a second thread costs more than it saves.
 const MIN_BYTES_PER_THREAD: usize = 8 << 20;
 
-/// How many threads search a log of `len` bytes: as many as configured, never
-/// more than the log has `MIN_BYTES_PER_THREAD` pieces.
-fn search_threads(len: usize) -> usize {
-    config::threads().clamp(1, (len / MIN_BYTES_PER_THREAD).max(1))
+/// How many of `threads` search a log of `len` bytes: never more than the
+/// log has `MIN_BYTES_PER_THREAD` pieces.
+fn search_threads(threads: usize, len: usize) -> usize {
+    threads.clamp(1, (len / MIN_BYTES_PER_THREAD).max(1))
+}
+
+/// How one classification runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// At most this many `+` lines of context.
+    pub context_depth: usize,
+    /// Threads that may search a large log.
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            context_depth: config::DEFAULT_CONTEXT_DEPTH,
+            threads: config::threads(),
+        }
+    }
 }
 
 /// `raw` cut into about `count` pieces of whole lines (the last one may lack
@@ -375,34 +393,36 @@ impl CompiledRuleSet {
 
     /// The highest-priority rule that matches a kept line, at the last line
     /// it matches.
-    pub fn classify(&self, data: &str, context_depth: usize) -> Option<Verdict> {
-        let scan = self.scan(data);
+    pub fn classify(&self, data: &str, options: Options) -> Option<Verdict> {
+        let scan = self.scan(data, options.threads);
         let (rule_index, line) = scan
             .last_match
             .iter()
             .enumerate()
             .find_map(|(i, l)| l.map(|l| (i, l)))?;
-        Some(self.verdict(data, &scan.kept, rule_index, line, context_depth))
+        Some(self.verdict(data, &scan.kept, rule_index, line, options.context_depth))
     }
 
     /// Every rule's last match, in priority order.
-    pub fn last_match_per_rule(&self, data: &str, context_depth: usize) -> Vec<Verdict> {
-        let scan = self.scan(data);
+    pub fn last_match_per_rule(&self, data: &str, options: Options) -> Vec<Verdict> {
+        let scan = self.scan(data, options.threads);
         scan.last_match
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| l.map(|l| self.verdict(data, &scan.kept, i, l, context_depth)))
+            .filter_map(|(i, l)| {
+                l.map(|l| self.verdict(data, &scan.kept, i, l, options.context_depth))
+            })
             .collect()
     }
 
-    fn scan(&self, raw: &str) -> Scan {
+    fn scan(&self, raw: &str, threads: usize) -> Scan {
         let scanner = &self.scanner;
         let layout = scanner.layout;
         let mut last_match = vec![None; self.ruleset.rules.len()];
         let mut regions = RegionTracker::default();
         let mut hits = vec![false; scanner.per_line.len()];
         let mut text = String::new();
-        for line in scanner.candidate_lines(raw, search_threads(raw.len())) {
+        for line in scanner.candidate_lines(raw, search_threads(threads, raw.len())) {
             text.clear();
             normalize::push_normalized_line(raw, line.start, &mut text);
             hits.fill(false);
@@ -468,6 +488,13 @@ fn culprit(ruleset: &RuleSet) -> Option<Error> {
 mod tests {
     use super::*;
 
+    fn depth(context_depth: usize) -> Options {
+        Options {
+            context_depth,
+            ..Options::default()
+        }
+    }
+
     fn ruleset(rules: &[(&str, &str)]) -> CompiledRuleSet {
         let toml: String = rules
             .iter()
@@ -482,7 +509,10 @@ mod tests {
     fn highest_priority_rule_wins_at_its_last_line() {
         let rs = ruleset(&[("first", "^boom (\\w+)"), ("second", "^error")]);
         let v = rs
-            .classify("error one\nboom a\nok\nboom b\nerror two\n", 12)
+            .classify(
+                "error one\nboom a\nok\nboom b\nerror two\n",
+                Options::default(),
+            )
             .unwrap();
         assert_eq!(
             (v.rule.as_str(), v.line_num, v.captures.clone()),
@@ -494,8 +524,16 @@ mod tests {
     #[test]
     fn no_group_captures_the_whole_match_and_absent_groups_are_skipped() {
         let rs = ruleset(&[("g", "x(a)?(b)"), ("whole", "^err.r")]);
-        assert_eq!(rs.classify("xb\n", 12).unwrap().captures, ["b"]);
-        assert_eq!(rs.classify("error here\n", 12).unwrap().captures, ["error"]);
+        assert_eq!(
+            rs.classify("xb\n", Options::default()).unwrap().captures,
+            ["b"]
+        );
+        assert_eq!(
+            rs.classify("error here\n", Options::default())
+                .unwrap()
+                .captures,
+            ["error"]
+        );
     }
 
     #[test]
@@ -506,8 +544,13 @@ mod tests {
             ("dot", "(?s)e.f"),
             ("anchor", "\\Ag\\z"),
         ]);
-        assert_eq!(rs.classify("a\nb\nc\nd\ne\nf\n", 12), None);
-        assert_eq!(rs.classify("zz\ng\nzz", 12).unwrap().line_num, 2);
+        assert_eq!(rs.classify("a\nb\nc\nd\ne\nf\n", Options::default()), None);
+        assert_eq!(
+            rs.classify("zz\ng\nzz", Options::default())
+                .unwrap()
+                .line_num,
+            2
+        );
     }
 
     #[test]
@@ -517,7 +560,7 @@ mod tests {
                    =================== sccache compilation log ===================\nerror b\n\
                    =========== If your build fails, please take a look at the log above for possible reasons ===========\n\
                    fine\n";
-        let v = rs.classify(log, 12).unwrap();
+        let v = rs.classify(log, Options::default()).unwrap();
         assert_eq!((v.rule.as_str(), v.line_num), ("err", 1));
     }
 
@@ -525,11 +568,14 @@ mod tests {
     fn context_walks_back_over_kept_plus_lines() {
         let rs = ruleset(&[("err", "^error")]);
         let log = "+ one\n+ two\nmiddle\n+ three\nerror\n+ after\n";
-        let v = rs.classify(log, 2).unwrap();
+        let v = rs.classify(log, depth(2)).unwrap();
         assert_eq!(v.context, ["+ three", "+ two"]);
         let anywhere = ruleset(&[("err", "error")]);
         assert_eq!(
-            anywhere.classify("+ error\n", 12).unwrap().context,
+            anywhere
+                .classify("+ error\n", Options::default())
+                .unwrap()
+                .context,
             ["+ error"]
         );
     }
@@ -537,7 +583,7 @@ mod tests {
     #[test]
     fn last_match_per_rule_lists_each_rule_once_in_priority_order() {
         let rs = ruleset(&[("a", "^a"), ("b", "^b"), ("c", "^c")]);
-        let all = rs.last_match_per_rule("b1\na1\nb2\n", 12);
+        let all = rs.last_match_per_rule("b1\na1\nb2\n", Options::default());
         let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
         assert_eq!(got, [("a", 2), ("b", 3)]);
     }
@@ -556,7 +602,7 @@ mod tests {
             "{ts}x 3 errors\r\n{ts}3 errors\r\n{ts}\x1b[31mFAIL\x1b[0mED test_a\r\n\
              {ts}ok\n12-ab\n{ts}\x1b[1m7 done\n"
         );
-        let all = rs.last_match_per_rule(&log, 12);
+        let all = rs.last_match_per_rule(&log, Options::default());
         let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
         assert_eq!(got, [("count", 6), ("dash", 5), ("split", 3)]);
         assert_eq!(all[2].line, "FAILED test_a");
@@ -567,7 +613,7 @@ mod tests {
         let rs = ruleset(&[("err", "^error")]);
         let ts = "2024-07-08T16:59:08.1747875Z ";
         let log = format!("{ts}+ one\n{ts}\x1b[36m+ two\x1b[0m\nx+\n{ts}error\n");
-        let v = rs.classify(&log, 12).unwrap();
+        let v = rs.classify(&log, Options::default()).unwrap();
         assert_eq!(
             (v.line_num, v.context),
             (4, vec!["+ two".to_owned(), "+ one".to_owned()])
@@ -614,8 +660,13 @@ mod tests {
     #[test]
     fn empty_log_and_empty_lines() {
         let rs = ruleset(&[("empty", "^$")]);
-        assert_eq!(rs.classify("", 12), None);
-        assert_eq!(rs.classify("x\n\ny\n", 12).unwrap().line_num, 2);
-        assert_eq!(rs.classify("x\n", 12), None);
+        assert_eq!(rs.classify("", Options::default()), None);
+        assert_eq!(
+            rs.classify("x\n\ny\n", Options::default())
+                .unwrap()
+                .line_num,
+            2
+        );
+        assert_eq!(rs.classify("x\n", Options::default()), None);
     }
 }

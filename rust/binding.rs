@@ -277,3 +277,12 @@ pub fn lint_rules(
         .map(|f| (f.index, f.severity.as_str(), f.code, f.message))
         .collect()
 }
+
+/// The first line of `line` as the engine reads it: without the GitHub
+/// Actions timestamp, ANSI escape sequences and a final carriage return.
+#[pyfunction]
+pub fn normalize_line(line: &str) -> String {
+    let mut normalized = String::with_capacity(line.len());
+    crate::normalize::push_normalized_line(line, 0, &mut normalized);
+    normalized
+}

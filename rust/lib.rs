@@ -19,7 +19,7 @@ mod binding;
 #[pyo3::pymodule]
 mod _core {
     #[pymodule_export]
-    use crate::binding::{lint_rules, naive_classify, Match, RuleSet};
+    use crate::binding::{lint_rules, naive_classify, normalize_line, Match, RuleSet};
     #[pymodule_export]
     use crate::binding::{parse_upload, ParsedUpload};
 

@@ -14,7 +14,7 @@ from baseline_re import BaselineMatch, BaselineRuleSet
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from logsorter import Match, RuleSet, _core
-from logsorter.fixtures import parse
+from logsorter.classifier.fixtures import parse
 
 #: Third-party data beside the checkout (CI logs, the upstream rule file).
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"

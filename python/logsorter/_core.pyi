@@ -10,6 +10,7 @@ __all__ = [
     "__version__",
     "lint_rules",
     "naive_classify",
+    "normalize_line",
     "parse_upload",
 ]
 
@@ -131,6 +132,11 @@ def parse_upload(
     as a whole cannot be read (corrupt gzip, missing or invalid header).
     Releases the GIL.
     """
+
+def normalize_line(line: str) -> str:
+    """The first line of ``line`` as the engine reads it: without the GitHub
+    Actions timestamp at its start, ANSI escape sequences, and a carriage
+    return at its end."""
 
 def lint_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str, str]]:
     """Static checks of ``(name, pattern)`` rules in priority order, as

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from logsorter import fixtures
+from logsorter.classifier import fixtures
 from logsorter.cli.base import CommandError, load_ruleset
 
 #: Exit code of ``check`` when a fixture's verdict moved.

@@ -25,8 +25,8 @@ LOG = (
     + "2026-01-05T11:00:00.0000000Z FAILED test_big.py::TestBig::test_x - AssertionError\n"
 ).encode()
 COLD_HANDLER = (
-    "from logsorter import handlers; from logsorter.classifier.service import Classifier; "
-    "Classifier.from_env()"
+    "from logsorter import handlers; from logsorter.classifier.app import ClassifierApp; "
+    "ClassifierApp.from_env()"
 )
 COLD_BOTO3 = "import boto3; boto3.client('s3'); boto3.client('dynamodb')"
 

@@ -7,6 +7,8 @@ import gzip
 from dataclasses import dataclass
 from typing import Any
 
+from logsorter.classifier.jobs_table import DIGEST_ATTRIBUTE, KEY_ATTRIBUTE, VERDICT_ATTRIBUTE
+
 LOG_BUCKET = "ossci-raw-job-status"
 TEMP_LOG_BUCKET = "gha-artifacts"
 TABLE = "torchci-workflow-job"
@@ -41,12 +43,12 @@ class Stack:
 
     def item(self, key: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self.dynamodb.get_item(
-            TableName=TABLE, Key={"dynamoKey": {"S": key}}, ConsistentRead=True
+            TableName=TABLE, Key={KEY_ATTRIBUTE: {"S": key}}, ConsistentRead=True
         ).get("Item")
         return item
 
     def put_item(self, key: str, **attributes: str) -> None:
-        item = {"dynamoKey": {"S": key}, **{k: {"S": v} for k, v in attributes.items()}}
+        item = {KEY_ATTRIBUTE: {"S": key}, **{k: {"S": v} for k, v in attributes.items()}}
         self.dynamodb.put_item(TableName=TABLE, Item=item)
 
     def put_verdict(self, key: str, rule: str, digest: str) -> None:
@@ -54,8 +56,9 @@ class Stack:
         verdict = {"rule": {"S": rule}, "line_num": {"N": "1"}, "line": {"S": rule}}
         self.dynamodb.update_item(
             TableName=TABLE,
-            Key={"dynamoKey": {"S": key}},
-            UpdateExpression="SET torchci_classification = :v, torchci_classification_digest = :d",
+            Key={KEY_ATTRIBUTE: {"S": key}},
+            UpdateExpression="SET #verdict = :v, #digest = :d",
+            ExpressionAttributeNames={"#verdict": VERDICT_ATTRIBUTE, "#digest": DIGEST_ATTRIBUTE},
             ExpressionAttributeValues={":v": {"M": verdict}, ":d": {"S": digest}},
         )
 

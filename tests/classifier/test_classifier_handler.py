@@ -18,6 +18,13 @@ from classifier_stack import (
     sqs_message,
 )
 from logsorter import RuleSet, handlers
+from logsorter.classifier.jobs_table import (
+    DIGEST_ATTRIBUTE,
+    DIGEST_SUFFIX,
+    KEY_ATTRIBUTE,
+    TEMP_VERDICT_ATTRIBUTE,
+    VERDICT_ATTRIBUTE,
+)
 from support.faults import Fault, amz_target, dynamodb_throttling, fault_proxy
 
 pytestmark = pytest.mark.integration
@@ -31,7 +38,7 @@ EXPECTED_VERDICT = {
 }
 
 
-def stored_verdict(item: dict[str, object], attribute: str = "torchci_classification") -> object:
+def stored_verdict(item: dict[str, object], attribute: str = VERDICT_ATTRIBUTE) -> object:
     """The verdict attribute as plain Python, for comparison."""
     value = item[attribute]
     assert isinstance(value, dict)
@@ -53,7 +60,7 @@ def test_api_event_writes_the_verdict_and_the_ruleset_digest(stack: Stack) -> No
     item = stack.item("pytorch/pytorch/1001")
     assert item is not None
     assert stored_verdict(item) == EXPECTED_VERDICT
-    assert item["torchci_classification_digest"] == {"S": RuleSet.default().digest}
+    assert item[DIGEST_ATTRIBUTE] == {"S": RuleSet.default().digest}
 
 
 def test_other_repo_reads_and_writes_under_the_repo(stack: Stack) -> None:
@@ -72,9 +79,9 @@ def test_temp_log_goes_to_its_own_attribute_and_plain_text_is_accepted(stack: St
     assert response["statusCode"] == 200
     item = stack.item("pytorch/pytorch/1003")
     assert item is not None
-    assert "torchci_classification" not in item
-    assert stored_verdict(item, "torchci_classification_temp") == EXPECTED_VERDICT
-    assert "torchci_classification_temp_digest" in item
+    assert VERDICT_ATTRIBUTE not in item
+    assert stored_verdict(item, TEMP_VERDICT_ATTRIBUTE) == EXPECTED_VERDICT
+    assert TEMP_VERDICT_ATTRIBUTE + DIGEST_SUFFIX in item
 
 
 def test_no_match_answers_so_and_writes_nothing(stack: Stack) -> None:
@@ -108,7 +115,7 @@ def test_invalid_utf8_is_replaced_not_rejected(stack: Stack) -> None:
     assert response["statusCode"] == 200
     item = stack.item("pytorch/pytorch/1007")
     assert item is not None
-    assert item["torchci_classification"]["M"]["line"]["S"].endswith("Assertion\ufffd\ufffdError")
+    assert item[VERDICT_ATTRIBUTE]["M"]["line"]["S"].endswith("Assertion\ufffd\ufffdError")
 
 
 @pytest.mark.parametrize(
@@ -217,7 +224,7 @@ def test_ruleset_comes_from_the_environment(
     assert json.loads(response["body"])["rule"] == "shard"
     item = stack.item("pytorch/pytorch/1015")
     assert item is not None
-    assert item["torchci_classification_digest"]["S"] == RuleSet.from_file(ruleset).digest
+    assert item[DIGEST_ATTRIBUTE]["S"] == RuleSet.from_file(ruleset).digest
 
 
 @pytest.mark.parametrize(
@@ -261,7 +268,7 @@ def test_write_failing_past_the_retries_is_502_and_leaves_the_item_alone(
     assert response["statusCode"] == 502
     assert "ProvisionedThroughputExceeded" in response["body"]
     assert stack.item("pytorch/pytorch/1017") == {
-        "dynamoKey": {"S": "pytorch/pytorch/1017"},
+        KEY_ATTRIBUTE: {"S": "pytorch/pytorch/1017"},
         "conclusion": {"S": "failure"},
     }
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from classifier_stack import FAILING_LOG, Stack, api_event, sqs_message
-from support.lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from lambda_runtime import LambdaRuntimeEmulator, lambda_function
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
-"""What the classifier tests share: the resources' names, sample logs, a
-handle on the moto-side resources, and builders of the events Lambda sends."""
+"""What the classifier tests share: the resources' names, sample logs and a
+handle on the moto-side resources."""
 
 from __future__ import annotations
 
@@ -65,38 +65,3 @@ class Stack:
     def all_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.dynamodb.scan(TableName=TABLE)["Items"]
         return items
-
-
-def api_event(**query: object) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) GET with these query parameters."""
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/",
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
-        "headers": {"host": "example.execute-api.us-east-1.amazonaws.com"},
-        "queryStringParameters": {k: str(v) for k, v in query.items()} or None,
-        "requestContext": {"http": {"method": "GET", "path": "/"}, "routeKey": "$default"},
-        "isBase64Encoded": False,
-    }
-
-
-def s3_record(bucket: str, key: str) -> dict[str, Any]:
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
-    }
-
-
-def sqs_message(message_id: str, body: str) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"handle-{message_id}",
-        "body": body,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:classify",
-        "awsRegion": "us-east-1",
-    }

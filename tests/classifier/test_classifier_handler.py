@@ -13,9 +13,6 @@ from classifier_stack import (
     PASSING_LOG,
     TEMP_LOG_BUCKET,
     Stack,
-    api_event,
-    s3_record,
-    sqs_message,
 )
 from logsorter import RuleSet, handlers
 from logsorter.classifier.jobs_table import (
@@ -25,6 +22,7 @@ from logsorter.classifier.jobs_table import (
     TEMP_VERDICT_ATTRIBUTE,
     VERDICT_ATTRIBUTE,
 )
+from support.events import api_event, batch, s3_event, sqs_message
 from support.faults import Fault, amz_target, dynamodb_throttling, fault_proxy
 
 pytestmark = pytest.mark.integration
@@ -170,12 +168,7 @@ def test_unrecognised_event_is_400(stack: Stack) -> None:
 def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
     stack.put_log("log/1010", FAILING_LOG)
     stack.put_log("log/pytorch/vision/1011", FAILING_LOG)
-    event = {
-        "Records": [
-            s3_record("ossci-raw-job-status", "log/1010"),
-            s3_record("ossci-raw-job-status", "log/pytorch/vision/1011"),
-        ]
-    }
+    event = s3_event("ossci-raw-job-status", "log/1010", "log/pytorch/vision/1011")
     response = handlers.classify(event, None)
     assert response == {"statuses": {"log/1010": 200, "log/pytorch/vision/1011": 200}}
     assert stack.item("pytorch/pytorch/1010") is not None
@@ -185,16 +178,13 @@ def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
 def test_sqs_batch_reports_only_the_poisoned_messages(stack: Stack) -> None:
     stack.put_log("log/1012", FAILING_LOG)
     stack.put_log("log/1013", FAILING_LOG)
-    notification = json.dumps({"Records": [s3_record("ossci-raw-job-status", "log/1013")]})
-    event = {
-        "Records": [
-            sqs_message("direct", json.dumps({"job_id": 1012})),
-            sqs_message("poison", "{not json"),
-            sqs_message("missing", json.dumps({"job_id": 404404})),
-            sqs_message("notification", notification),
-            sqs_message("s3-test", json.dumps({"Event": "s3:TestEvent"})),
-        ]
-    }
+    event = batch(
+        sqs_message("direct", {"job_id": 1012}),
+        sqs_message("poison", "{not json"),
+        sqs_message("missing", {"job_id": 404404}),
+        sqs_message("notification", s3_event("ossci-raw-job-status", "log/1013")),
+        sqs_message("s3-test", {"Event": "s3:TestEvent"}),
+    )
     response = handlers.classify(event, None)
     assert response == {
         "batchItemFailures": [{"itemIdentifier": "poison"}, {"itemIdentifier": "missing"}]

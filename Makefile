@@ -78,13 +78,11 @@ integration: install wheel ## integration tests, against the stack `make up` sta
 up: install ## start the stack: compose with a Docker engine, else local processes on loopback
 	@if docker info >/dev/null 2>&1; then \
 		docker compose up --detach --build && \
-		printf '{"aws": "http://127.0.0.1:5000", "functions": {%s}}\n' \
-			'"classifier": "http://127.0.0.1:9001/2015-03-31/functions/function/invocations", "collator": "http://127.0.0.1:9002/2015-03-31/functions/function/invocations", "collator-dlq": "http://127.0.0.1:9003/2015-03-31/functions/function/invocations"' \
-			> $(STACK_STATE); \
+		$(BIN)/python scripts/local_stack.py --compose --state $(STACK_STATE); \
 	else \
 		echo "no Docker engine: starting the stack as local processes (logs in $(STAMPS)/*.log)"; \
 		rm -f $(STACK_STATE); \
-		nohup $(BIN)/python -m tests.support.stack --state $(STACK_STATE) --logs $(STAMPS) \
+		nohup $(BIN)/python scripts/local_stack.py --state $(STACK_STATE) --logs $(STAMPS) \
 			> $(STAMPS)/stack.log 2>&1 & \
 		for _ in $$(seq 120); do [ -f $(STACK_STATE) ] && break; sleep 0.5; done; \
 		[ -f $(STACK_STATE) ] || { echo "the stack did not start:"; cat $(STAMPS)/stack.log; exit 1; }; \

@@ -45,8 +45,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from logsorter.rulesets import DEFAULT_CONTEXT_DEPTH
+
 GZIP_MAGIC = b"\x1f\x8b"
-DEFAULT_CONTEXT_DEPTH = 12
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ")
 ANSI_ESCAPE = re.compile(r"\x1B[@-Z\\-_]|[\x80-\x9A\x9C-\x9F]|(?:\x1B\[|\x9B)[0-?]*[ -/]*[@-~]")

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from logsorter import RuleSet
 from moto.server import ThreadedMotoServer
+from support.events import api_event
 
 JOB_ID = 777
 #: A passing job's log of about 4 MB ending in one failure, as CI writes them.
@@ -25,8 +26,8 @@ LOG = (
     + "2026-01-05T11:00:00.0000000Z FAILED test_big.py::TestBig::test_x - AssertionError\n"
 ).encode()
 COLD_HANDLER = (
-    "from logsorter import handlers; from logsorter.classifier.service import Classifier; "
-    "Classifier.from_env()"
+    "from logsorter import handlers; from logsorter.classifier.app import ClassifierApp; "
+    "ClassifierApp.from_env()"
 )
 COLD_BOTO3 = "import boto3; boto3.client('s3'); boto3.client('dynamodb')"
 
@@ -57,21 +58,12 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
         yield patch
 
 
-def api_event() -> dict[str, Any]:
-    query = {"job_id": str(JOB_ID), "write": "false"}
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "queryStringParameters": query,
-        "requestContext": {"http": {"method": "GET", "path": "/"}},
-    }
-
-
 def test_warm_handler_on_a_4mb_log(benchmark: Any, moto: str) -> None:
     from logsorter import handlers
 
-    handlers.classify(api_event(), None)  # the container's first call builds its state
-    response = benchmark(handlers.classify, api_event(), None)
+    event = api_event(job_id=JOB_ID, write="false")
+    handlers.classify(event, None)  # the container's first call builds its state
+    response = benchmark(handlers.classify, event, None)
     assert response["statusCode"] == 200
 
 

@@ -526,3 +526,12 @@ pub fn required_literals(py: Python<'_>, pattern: &str) -> PyResult<Option<Vec<P
             .collect()
     }))
 }
+
+/// The first line of `line` as the engine reads it: without the GitHub
+/// Actions timestamp, ANSI escape sequences and a final carriage return.
+#[pyfunction]
+pub fn normalize_line(line: &str) -> String {
+    let mut normalized = String::with_capacity(line.len());
+    crate::classify::normalize::push_normalized_line(line, 0, &mut normalized);
+    normalized
+}

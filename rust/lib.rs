@@ -15,7 +15,9 @@ mod binding;
 #[pyo3::pymodule]
 mod _core {
     #[pymodule_export]
-    use crate::binding::{lint_rules, naive_classify, required_literals, Match, RuleSet};
+    use crate::binding::{
+        lint_rules, naive_classify, normalize_line, required_literals, Match, RuleSet,
+    };
     #[pymodule_export]
     use crate::binding::{CorruptInputError, RuleSetError};
     #[pymodule_export]

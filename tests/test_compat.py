@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from logsorter import RuleSet
-from logsorter import fixtures as fx
+from logsorter.classifier import fixtures as fx
 from support.paths import SHARED
 
 COMPAT = SHARED / "compat"

@@ -14,7 +14,8 @@ from baseline_re import BaselineMatch, BaselineRuleSet
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from logsorter import Match, RuleSet, _core
-from logsorter.fixtures import parse
+from logsorter.classifier.fixtures import parse
+from logsorter.rulesets import DEFAULT_CONTEXT_DEPTH
 
 #: Third-party data beside the checkout (CI logs, the upstream rule file).
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -237,7 +238,7 @@ REGION_OPENED_AND_CLOSED_BY_ONE_PATTERN = dict(
     toml="[[rule]]\nname = 'a'\npattern = 'error'\n"
     "[ignore]\nregions = [{start = 'x', end = 'x'}]\n",
     data=b"x\nerror inside\nx\nok\n",
-    depth=12,
+    depth=DEFAULT_CONTEXT_DEPTH,
 )
 TRACED_LINE_IS_ITS_OWN_CONTEXT = dict(
     toml="[[rule]]\nname = 'a'\npattern = 'make'\n",
@@ -247,7 +248,7 @@ TRACED_LINE_IS_ITS_OWN_CONTEXT = dict(
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(toml=rulesets(), data=logs(), depth=st.sampled_from([0, 1, 3, 12]))
+@given(toml=rulesets(), data=logs(), depth=st.sampled_from([0, 1, 3, DEFAULT_CONTEXT_DEPTH]))
 @example(**REGION_OPENED_AND_CLOSED_BY_ONE_PATTERN)
 @example(**TRACED_LINE_IS_ITS_OWN_CONTEXT)
 def test_engine_naive_scan_and_baseline_agree(toml: str, data: bytes | str, depth: int) -> None:
@@ -258,7 +259,7 @@ def test_engine_naive_scan_and_baseline_agree(toml: str, data: bytes | str, dept
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(toml=rulesets(), data=logs(), depth=st.sampled_from([0, 2, 12]))
+@given(toml=rulesets(), data=logs(), depth=st.sampled_from([0, 2, DEFAULT_CONTEXT_DEPTH]))
 def test_classify_all_agrees_with_the_baseline(toml: str, data: bytes | str, depth: int) -> None:
     engine = RuleSet.from_toml(toml).classify_all(data, depth)
     baseline = BaselineRuleSet.from_toml(toml).classify_all(data, depth)

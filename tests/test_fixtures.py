@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from logsorter import RuleSet
-from logsorter import fixtures as fx
+from logsorter.classifier import fixtures as fx
 from logsorter.cli import main
 
 OPEN, CLOSE = fx.OPEN, fx.CLOSE
@@ -113,11 +113,11 @@ LINE_PIECES = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(stamped=st.booleans(), pieces=LINE_PIECES)
-def test_normalize_line_agrees_with_the_engine(stamped: bool, pieces: list[str]) -> None:
+def test_normalized_with_offsets_agrees_with_the_engine(stamped: bool, pieces: list[str]) -> None:
     raw = (STAMP if stamped else "") + "".join(pieces)
     match = ruleset("^").classify(raw + "\n")
     assert match is not None
-    normalized, offsets = fx.normalize_line(raw)
+    normalized, offsets = fx.normalized_with_offsets(raw)
     assert normalized == match.line
     assert "".join(raw[i] for i in offsets) == normalized
 

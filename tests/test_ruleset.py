@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from logsorter import DEFAULT_RULESET_PATH, RuleSet
-from logsorter import fixtures as fx
+from logsorter.classifier import fixtures as fx
 from support.paths import ROOT, SHARED
 
 PROJECT_FIXTURES = ROOT / "tests" / "fixtures" / "logs"

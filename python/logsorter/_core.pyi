@@ -16,6 +16,7 @@ __all__ = [
     "__version__",
     "lint_rules",
     "naive_classify",
+    "normalize_line",
     "required_literals",
 ]
 
@@ -164,6 +165,11 @@ class UploadParser:
         read as a whole (corrupt gzip, missing or invalid header); records
         that cannot be accepted are listed in ``rejected`` instead. Releases
         the GIL while parsing."""
+
+def normalize_line(line: str) -> str:
+    """The first line of ``line`` as the engine reads it: without the GitHub
+    Actions timestamp at its start, ANSI escape sequences, and a carriage
+    return at its end."""
 
 def lint_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str, str]]:
     """Static checks of ``(name, pattern)`` rules in priority order, as

@@ -1,11 +1,13 @@
-"""What the classifier tests share: the resources' names, sample logs, a
-handle on the moto-side resources, and builders of the events Lambda sends."""
+"""What the classifier tests share: the resources' names, sample logs and a
+handle on the moto-side resources."""
 
 from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
 from typing import Any
+
+from logsorter.classifier.jobs_table import DIGEST_ATTRIBUTE, KEY_ATTRIBUTE, VERDICT_ATTRIBUTE
 
 LOG_BUCKET = "ossci-raw-job-status"
 TEMP_LOG_BUCKET = "gha-artifacts"
@@ -41,12 +43,12 @@ class Stack:
 
     def item(self, key: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self.dynamodb.get_item(
-            TableName=TABLE, Key={"dynamoKey": {"S": key}}, ConsistentRead=True
+            TableName=TABLE, Key={KEY_ATTRIBUTE: {"S": key}}, ConsistentRead=True
         ).get("Item")
         return item
 
     def put_item(self, key: str, **attributes: str) -> None:
-        item = {"dynamoKey": {"S": key}, **{k: {"S": v} for k, v in attributes.items()}}
+        item = {KEY_ATTRIBUTE: {"S": key}, **{k: {"S": v} for k, v in attributes.items()}}
         self.dynamodb.put_item(TableName=TABLE, Item=item)
 
     def put_verdict(self, key: str, rule: str, digest: str) -> None:
@@ -54,46 +56,12 @@ class Stack:
         verdict = {"rule": {"S": rule}, "line_num": {"N": "1"}, "line": {"S": rule}}
         self.dynamodb.update_item(
             TableName=TABLE,
-            Key={"dynamoKey": {"S": key}},
-            UpdateExpression="SET torchci_classification = :v, torchci_classification_digest = :d",
+            Key={KEY_ATTRIBUTE: {"S": key}},
+            UpdateExpression="SET #verdict = :v, #digest = :d",
+            ExpressionAttributeNames={"#verdict": VERDICT_ATTRIBUTE, "#digest": DIGEST_ATTRIBUTE},
             ExpressionAttributeValues={":v": {"M": verdict}, ":d": {"S": digest}},
         )
 
     def all_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.dynamodb.scan(TableName=TABLE)["Items"]
         return items
-
-
-def api_event(**query: object) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) GET with these query parameters."""
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/",
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
-        "headers": {"host": "example.execute-api.us-east-1.amazonaws.com"},
-        "queryStringParameters": {k: str(v) for k, v in query.items()} or None,
-        "requestContext": {"http": {"method": "GET", "path": "/"}, "routeKey": "$default"},
-        "isBase64Encoded": False,
-    }
-
-
-def s3_record(bucket: str, key: str) -> dict[str, Any]:
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
-    }
-
-
-def sqs_message(message_id: str, body: str) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"handle-{message_id}",
-        "body": body,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:classify",
-        "awsRegion": "us-east-1",
-    }

@@ -7,6 +7,7 @@ import boto3
 import pytest
 from classifier_stack import LOG_BUCKET, TABLE, TEMP_LOG_BUCKET, Stack
 from logsorter import handlers
+from logsorter.classifier.jobs_table import KEY_ATTRIBUTE
 
 
 @pytest.fixture
@@ -18,8 +19,8 @@ def stack(aws: str) -> Stack:
     dynamodb.create_table(
         TableName=TABLE,
         BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "dynamoKey", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "dynamoKey", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
     )
     return Stack(s3=s3, dynamodb=dynamodb, sqs=boto3.client("sqs"))
 

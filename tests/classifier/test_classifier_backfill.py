@@ -8,6 +8,7 @@ import json
 import pytest
 from classifier_stack import FAILING_LOG, Stack
 from logsorter import RuleSet
+from logsorter.classifier.jobs_table import DIGEST_ATTRIBUTE, KEY_ATTRIBUTE
 from logsorter.cli import main
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,7 @@ def jobs(stack: Stack) -> Stack:
 
 def digests(stack: Stack) -> dict[str, str | None]:
     return {
-        item["dynamoKey"]["S"]: item.get("torchci_classification_digest", {}).get("S")
+        item[KEY_ATTRIBUTE]["S"]: item.get(DIGEST_ATTRIBUTE, {}).get("S")
         for item in stack.all_items()
     }
 

@@ -13,11 +13,16 @@ from classifier_stack import (
     PASSING_LOG,
     TEMP_LOG_BUCKET,
     Stack,
-    api_event,
-    s3_record,
-    sqs_message,
 )
 from logsorter import RuleSet, handlers
+from logsorter.classifier.jobs_table import (
+    DIGEST_ATTRIBUTE,
+    DIGEST_SUFFIX,
+    KEY_ATTRIBUTE,
+    TEMP_VERDICT_ATTRIBUTE,
+    VERDICT_ATTRIBUTE,
+)
+from support.events import api_event, batch, s3_event, sqs_message
 from support.faults import Fault, amz_target, dynamodb_throttling, fault_proxy
 
 pytestmark = pytest.mark.integration
@@ -31,7 +36,7 @@ EXPECTED_VERDICT = {
 }
 
 
-def stored_verdict(item: dict[str, object], attribute: str = "torchci_classification") -> object:
+def stored_verdict(item: dict[str, object], attribute: str = VERDICT_ATTRIBUTE) -> object:
     """The verdict attribute as plain Python, for comparison."""
     value = item[attribute]
     assert isinstance(value, dict)
@@ -53,7 +58,7 @@ def test_api_event_writes_the_verdict_and_the_ruleset_digest(stack: Stack) -> No
     item = stack.item("pytorch/pytorch/1001")
     assert item is not None
     assert stored_verdict(item) == EXPECTED_VERDICT
-    assert item["torchci_classification_digest"] == {"S": RuleSet.default().digest}
+    assert item[DIGEST_ATTRIBUTE] == {"S": RuleSet.default().digest}
 
 
 def test_other_repo_reads_and_writes_under_the_repo(stack: Stack) -> None:
@@ -72,9 +77,9 @@ def test_temp_log_goes_to_its_own_attribute_and_plain_text_is_accepted(stack: St
     assert response["statusCode"] == 200
     item = stack.item("pytorch/pytorch/1003")
     assert item is not None
-    assert "torchci_classification" not in item
-    assert stored_verdict(item, "torchci_classification_temp") == EXPECTED_VERDICT
-    assert "torchci_classification_temp_digest" in item
+    assert VERDICT_ATTRIBUTE not in item
+    assert stored_verdict(item, TEMP_VERDICT_ATTRIBUTE) == EXPECTED_VERDICT
+    assert TEMP_VERDICT_ATTRIBUTE + DIGEST_SUFFIX in item
 
 
 def test_no_match_answers_so_and_writes_nothing(stack: Stack) -> None:
@@ -108,7 +113,7 @@ def test_invalid_utf8_is_replaced_not_rejected(stack: Stack) -> None:
     assert response["statusCode"] == 200
     item = stack.item("pytorch/pytorch/1007")
     assert item is not None
-    assert item["torchci_classification"]["M"]["line"]["S"].endswith("Assertion\ufffd\ufffdError")
+    assert item[VERDICT_ATTRIBUTE]["M"]["line"]["S"].endswith("Assertion\ufffd\ufffdError")
 
 
 @pytest.mark.parametrize(
@@ -163,12 +168,7 @@ def test_unrecognised_event_is_400(stack: Stack) -> None:
 def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
     stack.put_log("log/1010", FAILING_LOG)
     stack.put_log("log/pytorch/vision/1011", FAILING_LOG)
-    event = {
-        "Records": [
-            s3_record("ossci-raw-job-status", "log/1010"),
-            s3_record("ossci-raw-job-status", "log/pytorch/vision/1011"),
-        ]
-    }
+    event = s3_event("ossci-raw-job-status", "log/1010", "log/pytorch/vision/1011")
     response = handlers.classify(event, None)
     assert response == {"statuses": {"log/1010": 200, "log/pytorch/vision/1011": 200}}
     assert stack.item("pytorch/pytorch/1010") is not None
@@ -178,16 +178,13 @@ def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
 def test_sqs_batch_reports_only_the_poisoned_messages(stack: Stack) -> None:
     stack.put_log("log/1012", FAILING_LOG)
     stack.put_log("log/1013", FAILING_LOG)
-    notification = json.dumps({"Records": [s3_record("ossci-raw-job-status", "log/1013")]})
-    event = {
-        "Records": [
-            sqs_message("direct", json.dumps({"job_id": 1012})),
-            sqs_message("poison", "{not json"),
-            sqs_message("missing", json.dumps({"job_id": 404404})),
-            sqs_message("notification", notification),
-            sqs_message("s3-test", json.dumps({"Event": "s3:TestEvent"})),
-        ]
-    }
+    event = batch(
+        sqs_message("direct", {"job_id": 1012}),
+        sqs_message("poison", "{not json"),
+        sqs_message("missing", {"job_id": 404404}),
+        sqs_message("notification", s3_event("ossci-raw-job-status", "log/1013")),
+        sqs_message("s3-test", {"Event": "s3:TestEvent"}),
+    )
     response = handlers.classify(event, None)
     assert response == {
         "batchItemFailures": [{"itemIdentifier": "poison"}, {"itemIdentifier": "missing"}]
@@ -217,7 +214,7 @@ def test_ruleset_comes_from_the_environment(
     assert json.loads(response["body"])["rule"] == "shard"
     item = stack.item("pytorch/pytorch/1015")
     assert item is not None
-    assert item["torchci_classification_digest"]["S"] == RuleSet.from_file(ruleset).digest
+    assert item[DIGEST_ATTRIBUTE]["S"] == RuleSet.from_file(ruleset).digest
 
 
 @pytest.mark.parametrize(
@@ -261,7 +258,7 @@ def test_write_failing_past_the_retries_is_502_and_leaves_the_item_alone(
     assert response["statusCode"] == 502
     assert "ProvisionedThroughputExceeded" in response["body"]
     assert stack.item("pytorch/pytorch/1017") == {
-        "dynamoKey": {"S": "pytorch/pytorch/1017"},
+        KEY_ATTRIBUTE: {"S": "pytorch/pytorch/1017"},
         "conclusion": {"S": "failure"},
     }
 

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from classifier_stack import FAILING_LOG, Stack, api_event, sqs_message
-from support.lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from classifier_stack import FAILING_LOG, Stack
+from lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from support.events import api_event, batch, sqs_message
 
 pytestmark = pytest.mark.integration
 
@@ -103,13 +104,8 @@ def test_handler_under_the_runtime_interface_client(
     assert isinstance(response, dict)
     assert response["statusCode"] == 404
 
-    batch = {
-        "Records": [
-            sqs_message("good", json.dumps({"job_id": 2001})),
-            sqs_message("bad", "not json"),
-        ]
-    }
-    response, _ = invoke_over_http(classify_function, batch)
+    messages = batch(sqs_message("good", {"job_id": 2001}), sqs_message("bad", "not json"))
+    response, _ = invoke_over_http(classify_function, messages)
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
 
 

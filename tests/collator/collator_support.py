@@ -1,10 +1,8 @@
-"""Building uploads and reading back everything the collator wrote."""
+"""Sample records, and reading back everything the collator wrote."""
 
 from __future__ import annotations
 
-import gzip
 import io
-import json
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -12,7 +10,6 @@ from logsorter.storage import Store
 
 BUCKET = "phone-logs"
 DEVICE = "uploads/users/u1/unknown/d1/"
-COLLECTED_AT = 1_700_000_000_000
 
 
 def sms(i: int, **extra: Any) -> dict[str, Any]:
@@ -24,17 +21,6 @@ def sms(i: int, **extra: Any) -> dict[str, Any]:
         "read": 1,
         **extra,
     }
-
-
-def upload(
-    records: list[Any],
-    log_type: str = "sms",
-    collected_at: int = COLLECTED_AT,
-    gzipped: bool = True,
-) -> bytes:
-    header = {"log_type": log_type, "schema_version": 1, "collected_at": collected_at}
-    text = "".join(json.dumps(r) + "\n" for r in [header, *records]).encode()
-    return gzip.compress(text) if gzipped else text
 
 
 def table(store: Store, key: str) -> list[dict[str, Any]]:

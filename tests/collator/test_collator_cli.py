@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from collator_support import DEVICE, upload
+from collator_support import DEVICE
 from logsorter.cli import main
 from logsorter.collator.keys import error_key
 from logsorter.storage import LocalStore
+from support.uploads import upload
 
 
 def test_sample_then_collate_everything_then_nothing_left(

@@ -3,17 +3,17 @@ bad input is reported without losing what was good."""
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from collator_support import DEVICE, current, diffs, outputs, sms, upload
+from collator_support import DEVICE, current, diffs, outputs, sms
 from logsorter.collator import collate_upload
 from logsorter.collator.keys import error_key
 from logsorter.storage import Blob, LocalStore, ObjectInfo, S3Store, Store
+from support.uploads import lines_upload, upload
 
 
 class Crash(Exception):
@@ -114,11 +114,6 @@ def report(store: Store, key: str) -> dict[str, object]:
     return found
 
 
-def body_with_header(lines: list[str], gzipped: bool = False) -> bytes:
-    text = "\n".join(lines).encode()
-    return gzip.compress(text) if gzipped else text
-
-
 @pytest.mark.parametrize(
     ("name", "body", "reason"),
     [
@@ -126,7 +121,7 @@ def body_with_header(lines: list[str], gzipped: bool = False) -> bytes:
         ("blank", b"\r\n\n  \n", "empty"),
         ("truncated", upload([sms(i) for i in range(500)])[:200], "truncated"),
         ("garbage", bytes(range(256)) * 40, "not valid JSON"),
-        ("no-header", body_with_header([json.dumps(sms(1))]), "no log_type"),
+        ("no-header", lines_upload([json.dumps(sms(1))]), "no log_type"),
         ("list-header", b"[1]\n" + json.dumps(sms(1)).encode(), "not a JSON object"),
         ("bad-type", b'{"log_type": "../../x"}\n', "log_type"),
     ],

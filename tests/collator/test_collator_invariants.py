@@ -6,10 +6,11 @@ import threading
 from typing import Any
 
 import pytest
-from collator_support import DEVICE, current, diffs, outputs, sms, upload
+from collator_support import DEVICE, current, diffs, outputs, sms
 from logsorter.collator import collate_upload
 from logsorter.collator.keys import OUTPUT_PREFIX, UPLOAD_PREFIX
 from logsorter.storage import Store
+from support.uploads import upload
 
 
 def put_and_collate(store: Store, name: str, body: bytes) -> Any:

@@ -9,50 +9,16 @@ from typing import Any
 
 import boto3
 import pytest
-from collator_support import BUCKET, DEVICE, current, sms, upload
+from collator_support import BUCKET, DEVICE, current, sms
 from logsorter import handlers
 from logsorter.collator.collate import UploadTooLarge
 from logsorter.collator.keys import error_key
 from logsorter.storage import S3Store
+from support.events import batch, s3_event, sns_record, sqs_event
 from support.faults import Fault, fault_proxy
+from support.uploads import upload
 
 pytestmark = pytest.mark.integration
-
-
-def s3_event(key: str, bucket: str = BUCKET) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
-            }
-        ]
-    }
-
-
-def sqs_event(*bodies: Any) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "receiptHandle": f"r{i}",
-                "body": body if isinstance(body, str) else json.dumps(body),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:uploads",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
-
-
-def sns_record(message: Any) -> dict[str, Any]:
-    return {
-        "EventSource": "aws:sns",
-        "Sns": {"Type": "Notification", "Message": json.dumps(message)},
-    }
 
 
 def test_s3_notifications_through_sqs_drive_the_handler(s3_store: S3Store) -> None:
@@ -108,10 +74,10 @@ def test_transient_failures_fail_only_their_message_and_permanent_ones_are_repor
     hostile = "uploads/users/..%2F..%2Fetc/unknown/d1/x"
     result = handlers.collate(
         sqs_event(
-            s3_event(DEVICE + "small"),
-            s3_event(DEVICE + "large"),
-            s3_event(DEVICE + "broken"),
-            s3_event(hostile),
+            s3_event(BUCKET, DEVICE + "small"),
+            s3_event(BUCKET, DEVICE + "large"),
+            s3_event(BUCKET, DEVICE + "broken"),
+            s3_event(BUCKET, hostile),
         ),
         None,
     )
@@ -120,11 +86,11 @@ def test_transient_failures_fail_only_their_message_and_permanent_ones_are_repor
     assert s3_store.get(error_key(DEVICE + "broken")) is not None
     assert s3_store.get(error_key("uploads/users/../../etc/unknown/d1/x")) is not None
     with pytest.raises(UploadTooLarge):
-        handlers.collate(s3_event(DEVICE + "large"), None)
+        handlers.collate(s3_event(BUCKET, DEVICE + "large"), None)
 
 
 def dead_letter_shapes(key: str) -> dict[str, Any]:
-    plain = s3_event(key)
+    plain = s3_event(BUCKET, key)
     return {
         "plain": plain,
         "destination": {
@@ -134,7 +100,7 @@ def dead_letter_shapes(key: str) -> dict[str, Any]:
             "responsePayload": {"errorType": "UploadTooLarge"},
         },
         "sqs": sqs_event(plain),
-        "sns": {"Records": [sns_record(plain)]},
+        "sns": batch(sns_record(plain)),
         "sns-in-sqs": sqs_event({"Type": "Notification", "Message": json.dumps(plain)}),
         "destination-in-sqs": sqs_event({"requestPayload": plain, "responsePayload": None}),
     }
@@ -148,7 +114,7 @@ def test_the_dead_letter_collator_unwraps_every_shape_and_has_no_size_limit(
     key = DEVICE + "sms big.ndjson"
     s3_store.put(key, upload([sms(i) for i in range(200)], gzipped=False))
     with pytest.raises(UploadTooLarge):
-        handlers.collate(s3_event(key.replace(" ", "+")), None)
+        handlers.collate(s3_event(BUCKET, key.replace(" ", "+")), None)
     event = json.loads(json.dumps(dead_letter_shapes(key.replace(" ", "+"))[shape]))
     result = handlers.collate_dlq(event, None)
     assert result.get("batchItemFailures", []) == []
@@ -160,7 +126,7 @@ def test_s3_faults_between_function_and_bucket_are_survived(
 ) -> None:
     s3_store.put(DEVICE + "a", upload([sms(1), sms(2)]))
     s3_store.put(DEVICE + "b", upload([sms(2), sms(3)]))
-    handlers.collate(s3_event(DEVICE + "a"), None)
+    handlers.collate(s3_event(BUCKET, DEVICE + "a"), None)
 
     def put_to(fragment: str) -> Any:
         return lambda request: request.method == "PUT" and fragment in request.path
@@ -181,7 +147,7 @@ def test_s3_faults_between_function_and_bucket_are_survived(
                 body=b"<Error><Code>SlowDown</Code><Message>slow down</Message></Error>",
             )
         )
-        handlers.collate(s3_event(DEVICE + "b"), None)
+        handlers.collate(s3_event(BUCKET, DEVICE + "b"), None)
     assert (lost_reply.injected, throttled.injected) == (1, 2)
     assert sorted(r["address"] for r in current(s3_store)) == [sms(i)["address"] for i in (1, 2, 3)]
     diff_keys = list(s3_store.list_keys("collated_logs/diff/"))

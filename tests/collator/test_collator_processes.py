@@ -10,10 +10,11 @@ import urllib.request
 from typing import Any
 
 import pytest
-from collator_support import BUCKET, DEVICE, sms, upload
+from collator_support import BUCKET, DEVICE, sms
+from lambda_runtime import LambdaRuntimeEmulator, lambda_function
 from logsorter.storage import S3Store
-from support.lambda_runtime import LambdaRuntimeEmulator, lambda_function
-from test_collator_lambda import s3_event, sqs_event
+from support.events import s3_event, sqs_event
+from support.uploads import upload
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def test_logs_and_metrics_are_structured_under_the_runtime_client(s3_store: S3St
     s3_store.put(broken, b"\x1f\x8b not really gzip")
     with tempfile.TemporaryFile() as log:
         with lambda_function("logsorter.handlers.collate", {}, log=log) as collator:
-            batch = sqs_event(s3_event(good), s3_event(broken), s3_event(good))
+            batch = sqs_event(*(s3_event(BUCKET, key) for key in (good, broken, good)))
             assert invoke(collator, batch) == {"batchItemFailures": []}
         log.seek(0)
         lines = json_lines(log.read())

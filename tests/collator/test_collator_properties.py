@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import tempfile
 
-from collator_support import DEVICE, current, diffs, sms, upload
+from collator_support import DEVICE, current, diffs, sms
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from logsorter.collator import collate_upload
 from logsorter.storage import LocalStore
+from support.uploads import upload
 
 uploads = st.lists(st.lists(st.integers(0, 30), max_size=12), min_size=1, max_size=5)
 

@@ -1,6 +1,7 @@
 """The container image and compose stack, checked with what runs here: no
-Docker engine is available, so the Dockerfile and compose file are parsed and
-every handler they name must resolve in the installed package."""
+Docker engine is available, so the Dockerfile and compose file are parsed,
+must agree with ``logsorter.functions`` (which cannot be imported from
+there), and every handler they name must resolve in the installed package."""
 
 from __future__ import annotations
 
@@ -11,14 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from logsorter.functions import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.12"
-HANDLERS = {
-    "logsorter.handlers.classify",
-    "logsorter.handlers.collate",
-    "logsorter.handlers.collate_dlq",
-}
 
 
 def dockerfile_stages() -> dict[str, list[str]]:
@@ -73,10 +70,17 @@ def test_runtime_installs_only_the_wheel() -> None:
         assert build_tool not in text, f"{build_tool} in the runtime stage"
 
 
-def test_default_cmd_is_the_classifier_and_resolves() -> None:
+def test_default_cmd_is_the_first_function_and_resolves() -> None:
     cmd = next(i for i in dockerfile_stages()["runtime"] if i.startswith("CMD "))
-    assert json.loads(cmd[4:]) == ["logsorter.handlers.classify"]
-    assert callable(resolve_handler("logsorter.handlers.classify"))
+    assert json.loads(cmd[4:]) == [FUNCTIONS[0].handler]
+    assert callable(resolve_handler(FUNCTIONS[0].handler))
+
+
+def test_dockerfile_comment_names_every_handler() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    comment = text[: text.index("\nARG ")]
+    named = set(re.findall(r"logsorter\.handlers\.\w+", comment))
+    assert named == {f.handler for f in FUNCTIONS}
 
 
 def test_dockerignore_keeps_the_context_to_sources() -> None:
@@ -94,19 +98,19 @@ def compose() -> dict[str, object]:
     return loaded
 
 
-def test_compose_serves_every_handler_from_the_image(compose: dict[str, object]) -> None:
+def test_compose_serves_every_function_from_the_image(compose: dict[str, object]) -> None:
     services = compose["services"]
     assert isinstance(services, dict)
-    commands = {name: svc["command"][0] for name, svc in services.items() if "command" in svc}
-    assert set(commands.values()) == HANDLERS
-    for name, handler in commands.items():
-        assert callable(resolve_handler(handler)), handler
-        svc = services[name]
+    with_command = {name for name, svc in services.items() if "command" in svc}
+    assert with_command == {f.service for f in FUNCTIONS}
+    for function in FUNCTIONS:
+        svc = services[function.service]
+        assert svc["command"] == [function.handler]
+        assert callable(resolve_handler(function.handler)), function.handler
         assert svc["image"] == "logsorter:latest"
         assert svc["environment"]["AWS_ENDPOINT_URL"] == "http://aws:5000"
-        assert any(str(port).endswith(":8080") for port in svc["ports"]), (
-            "the image's emulator port"
-        )
+        assert svc["environment"].items() >= function.environment.items()
+        assert f"{function.local_port}:8080" in svc["ports"], "the image's emulator port"
 
 
 def test_compose_aws_stand_in_is_moto(compose: dict[str, object]) -> None:

@@ -1,2 +1,2 @@
-"""Test infrastructure shared by the test suites: an HTTP fault-injection proxy
-and a Lambda Runtime API emulator."""
+"""Helpers shared by the test suites and the benchmarks: Lambda event
+builders, phone-log upload encoders and an HTTP fault-injection proxy."""

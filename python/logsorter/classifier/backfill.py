@@ -2,39 +2,33 @@
 then classify them here or queue them for the deployed function.
 
 "Most recent" is decided from the item's ``completed_at`` (``started_at`` when
-the job has not completed), ISO-8601 strings that sort as text. The table has
-no index on conclusion or time, so candidates are found with a filtered
-``Scan`` of the whole table, split into parallel segments: it reads every item
-(read capacity grows with the table), which is acceptable for an occasional
-backfill and avoids requiring a new index on the production table.
+the job has not completed); how the jobs table is searched is told in
+``jobs_table``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from logsorter.classifier.config import DIGEST_SUFFIX, VERDICT_ATTRIBUTE
 from logsorter.classifier.errors import BadRequest, UpstreamFailure
 from logsorter.classifier.events import ClassifyRequest, request_from_fields
+from logsorter.classifier.jobs_table import FailedJobItem, scan_failed_without_verdict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
-    from logsorter.classifier.core import JobVerdict
+    from logsorter.classifier.classify import JobVerdict
 
-FAILED_CONCLUSION = "failure"
 #: SendMessageBatch takes at most ten entries.
 SQS_BATCH_SIZE = 10
-#: The ruleset digest recorded beside the (final log's) verdict.
-DIGEST_ATTRIBUTE = VERDICT_ATTRIBUTE + DIGEST_SUFFIX
 Reason = Literal["unclassified", "stale"]
 
 
@@ -51,68 +45,29 @@ def find_candidates(
 ) -> list[Candidate]:
     """The ``limit`` most recent failed jobs without a verdict from the
     ruleset with ``digest``, newest first."""
+
+    def scan(segment: int) -> list[Candidate]:
+        items = scan_failed_without_verdict(dynamodb, table, digest, segment, segments)
+        return [c for c in map(_candidate, items) if c is not None]
+
     with ThreadPoolExecutor(max_workers=segments) as pool:
-        found = pool.map(
-            lambda s: list(_scan_segment(dynamodb, table, digest, s, segments)), range(segments)
-        )
-        candidates = [c for segment in found for c in segment]
+        candidates = [c for found in pool.map(scan, range(segments)) for c in found]
     candidates.sort(key=lambda c: c.finished_at, reverse=True)
     return candidates[:limit]
 
 
-def _scan_segment(
-    dynamodb: DynamoDBClient, table: str, digest: str, segment: int, segments: int
-) -> Iterator[Candidate]:
-    pages = dynamodb.get_paginator("scan").paginate(
-        TableName=table,
-        Segment=segment,
-        TotalSegments=segments,
-        FilterExpression=(
-            "#conclusion = :failure AND (attribute_not_exists(#verdict)"
-            " OR attribute_not_exists(#digest) OR #digest <> :digest)"
-        ),
-        ProjectionExpression="dynamoKey, #completed, #started, #digest",
-        ExpressionAttributeNames={
-            "#conclusion": "conclusion",
-            "#verdict": VERDICT_ATTRIBUTE,
-            "#digest": DIGEST_ATTRIBUTE,
-            "#completed": "completed_at",
-            "#started": "started_at",
-        },
-        ExpressionAttributeValues={":failure": {"S": FAILED_CONCLUSION}, ":digest": {"S": digest}},
-    )
-    try:
-        for page in pages:
-            for item in page.get("Items", []):
-                candidate = _candidate(item)
-                if candidate is not None:
-                    yield candidate
-    except (ClientError, BotoCoreError) as err:
-        raise UpstreamFailure(f"DynamoDB Scan {table} failed: {err}") from err
-
-
-def _candidate(item: Mapping[str, Any]) -> Candidate | None:
+def _candidate(item: FailedJobItem) -> Candidate | None:
     """The job an item describes, or ``None`` for a key that names no job
     (``{repo}/{job_id}`` with a numeric id)."""
-    key = _string(item, "dynamoKey")
-    repo, _, job_id = key.rpartition("/")
+    repo, _, job_id = item.key.rpartition("/")
     try:
         request = request_from_fields({"repo": repo, "job_id": job_id})
     except BadRequest:
         return None
-    finished_at = _string(item, "completed_at") or _string(item, "started_at")
-    stale = bool(_string(item, DIGEST_ATTRIBUTE))
-    return Candidate(request, finished_at, "stale" if stale else "unclassified")
+    return Candidate(request, item.finished_at, "stale" if item.stale else "unclassified")
 
 
-def _string(item: Mapping[str, Any], name: str) -> str:
-    value = item.get(name)
-    if isinstance(value, dict) and isinstance(value.get("S"), str):
-        return str(value["S"])
-    return ""
-
-
-def classify_all(
+def classify_jobs(
     requests: Iterable[ClassifyRequest],
     classify: Callable[[ClassifyRequest], JobVerdict],
     workers: int,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from logsorter.classifier.config import DEFAULT_CONTEXT_DEPTH, DEFAULT_REPO, ClassifierConfig
+from logsorter.classifier.config import DEFAULT_REPO, ClassifierConfig
 from logsorter.classifier.errors import BadRequest
+from logsorter.rulesets import DEFAULT_CONTEXT_DEPTH
 
 EventKind = Literal["api", "direct", "s3", "sqs"]
 

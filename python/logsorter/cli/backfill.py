@@ -16,9 +16,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-    from logsorter import RuleSet
     from logsorter.classifier.backfill import Candidate
-    from logsorter.classifier.config import ClassifierClients, ClassifierConfig
+    from logsorter.classifier.classify import JobClassifier
 
 #: Rows of the candidate list a dry run prints.
 DRY_RUN_ROWS = 20
@@ -51,32 +50,25 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from logsorter.classifier.backfill import find_candidates
-    from logsorter.classifier.config import ClassifierClients, ClassifierConfig
+    from logsorter.classifier.classify import JobClassifier
+    from logsorter.classifier.config import ClassifierConfig
     from logsorter.classifier.errors import UpstreamFailure
 
-    config = ClassifierConfig.from_env()
     try:
-        ruleset = config.load_ruleset()
+        config = ClassifierConfig.from_env()
     except (OSError, ValueError) as err:
         raise CommandError(f"ruleset: {err}") from err
-    clients = ClassifierClients.create()
+    jobs = JobClassifier.from_config(config)
     console = Console()
     try:
         candidates = find_candidates(
-            clients.dynamodb, config.jobs_table, ruleset.digest, args.limit, args.workers
+            jobs.dynamodb, config.jobs_table, config.ruleset.digest, args.limit, args.workers
         )
         if args.dry_run:
             return print_plan(console, candidates, args.queue)
         if args.queue:
             return enqueue_all(console, candidates, args.queue)
-        return classify_here(
-            console,
-            candidates=candidates,
-            config=config,
-            clients=clients,
-            ruleset=ruleset,
-            workers=args.workers,
-        )
+        return classify_here(console, candidates, jobs, args.workers)
     except UpstreamFailure as err:
         raise CommandError(str(err), exit_code=1) from err
 
@@ -98,10 +90,10 @@ def print_plan(console: Console, candidates: list[Candidate], queue: str | None)
 
 
 def enqueue_all(console: Console, candidates: list[Candidate], queue: str) -> int:
+    from logsorter.aws import sqs_client
     from logsorter.classifier.backfill import enqueue
-    from logsorter.classifier.config import create_sqs_client
 
-    sqs = create_sqs_client()
+    sqs = sqs_client()
     with progress_bar(console) as progress:
         task = progress.add_task("enqueueing", total=len(candidates))
         for sent in enqueue(sqs, queue, (c.request for c in candidates)):
@@ -111,26 +103,17 @@ def enqueue_all(console: Console, candidates: list[Candidate], queue: str) -> in
 
 
 def classify_here(
-    console: Console,
-    *,
-    candidates: list[Candidate],
-    config: ClassifierConfig,
-    clients: ClassifierClients,
-    ruleset: RuleSet,
-    workers: int,
+    console: Console, candidates: list[Candidate], jobs: JobClassifier, workers: int
 ) -> int:
-    from functools import partial
-
-    from logsorter.classifier.backfill import classify_all
-    from logsorter.classifier.core import classify_job
+    from logsorter.classifier.backfill import classify_jobs
     from logsorter.classifier.errors import ClassifyError
 
-    classify = partial(classify_job, clients=clients, ruleset=ruleset, config=config)
     outcomes: Counter[str] = Counter()
     rules: Counter[str] = Counter()
     with progress_bar(console) as progress:
         task = progress.add_task("classifying", total=len(candidates))
-        for request, result in classify_all((c.request for c in candidates), classify, workers):
+        requests = (c.request for c in candidates)
+        for request, result in classify_jobs(requests, jobs.classify, workers):
             progress.advance(task)
             if isinstance(result, ClassifyError):
                 outcomes[f"failed ({result.status})"] += 1

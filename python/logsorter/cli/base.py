@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from logsorter import RuleSet
+from logsorter.rulesets import load_ruleset
 
 #: Exit code for usage errors and unreadable input, as argparse uses.
 USAGE_EXIT = 2
@@ -19,10 +20,10 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def load_ruleset(path: str | None) -> RuleSet:
-    """The ruleset at ``path``, or the packaged default."""
+def ruleset_option(path: str | None) -> RuleSet:
+    """The ruleset a ``--ruleset`` option names, or the packaged default."""
     try:
-        return RuleSet.default() if path is None else RuleSet.from_file(path)
+        return load_ruleset(path)
     except (OSError, ValueError) as err:
         raise CommandError(str(err)) from err
 

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from logsorter import Match
-from logsorter.cli.base import CommandError, load_ruleset, read_input
+from logsorter.cli.base import CommandError, read_input, ruleset_option
+from logsorter.rulesets import DEFAULT_CONTEXT_DEPTH
 
 
 def register(subparsers: Any) -> None:
@@ -18,7 +19,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE|-", help="log file, plain or gzip; - for stdin")
     parser.add_argument("--ruleset", metavar="PATH", help="ruleset TOML (default: packaged)")
-    parser.add_argument("--context-depth", type=int, default=12, metavar="N")
+    parser.add_argument("--context-depth", type=int, default=DEFAULT_CONTEXT_DEPTH, metavar="N")
     parser.add_argument("--all", action="store_true", help="every rule's last match")
     parser.add_argument("--format", choices=("json", "text"), default="json")
     parser.set_defaults(run=run)
@@ -27,7 +28,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.context_depth < 0:
         raise CommandError("--context-depth must be 0 or more")
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = ruleset_option(args.ruleset)
     data = read_input(args.file)
     try:
         result: Match | list[Match] | None = (

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from logsorter import fixtures
-from logsorter.cli.base import CommandError, load_ruleset
+from logsorter.classifier import fixtures
+from logsorter.cli.base import CommandError, ruleset_option
 
 #: Exit code of ``check`` when a fixture's verdict moved.
 MOVED_EXIT = 1
@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 
 
 def outcomes(args: argparse.Namespace) -> list[fixtures.Outcome]:
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = ruleset_option(args.ruleset)
     try:
         return list(fixtures.check_all(Path(args.directory), ruleset))
     except fixtures.FixtureError as err:

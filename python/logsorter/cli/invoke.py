@@ -14,14 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from logsorter.cli.base import CommandError, read_input
+from logsorter.functions import FUNCTIONS_BY_NAME
 
-#: Function name -> import path of its handler, resolved only when invoked so
-#: that a handler still being written does not break the others.
-HANDLERS = {
-    "classify": "logsorter.handlers.classify",
-    "collate": "logsorter.handlers.collate",
-    "collate-dlq": "logsorter.handlers.collate_dlq",
-}
 #: The deadline a local invocation reports: Lambda's longest timeout.
 TIMEOUT_MS = 15 * 60 * 1000
 
@@ -35,7 +29,7 @@ def register(subparsers: Any) -> None:
             "as JSON. Handler logs and metrics go to stderr."
         ),
     )
-    parser.add_argument("function", choices=HANDLERS, help="which handler")
+    parser.add_argument("function", choices=FUNCTIONS_BY_NAME, help="which handler")
     parser.add_argument(
         "--data-file", required=True, metavar="PATH", help="event JSON file; - for stdin"
     )
@@ -52,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.data_file}: not JSON: {err}") from err
     if args.no_write:
         event = without_writes(args.function, event)
-    handler = resolve(HANDLERS[args.function])
+    # Resolved only when invoked, so that a handler still being written does
+    # not break the others.
+    handler = resolve(FUNCTIONS_BY_NAME[args.function].handler)
     context = LocalContext(args.function)
     # stdout carries only the response; Lambda would capture the handler's log
     # lines and EMF metrics, here they go to stderr.

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from logsorter._core import lint_rules
-from logsorter.cli.base import load_ruleset
+from logsorter.cli.base import ruleset_option
 
 #: Exit code when a finding is an error (the ruleset loads but a rule is
 #: broken or can never win); a ruleset that does not load exits 2.
@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = ruleset_option(args.ruleset)
     rules = ruleset.rules
     findings = lint_rules(rules)
     for index, _severity, code, message in findings:

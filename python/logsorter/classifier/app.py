@@ -1,5 +1,6 @@
-"""The classifier as a Lambda function: event dispatch, responses, structured
-logs and EMF metrics around ``core.classify_job``."""
+"""The classifier as a Lambda function: event dispatch, HTTP-shaped
+responses, and a log line and metrics for every job, around
+``JobClassifier.classify``."""
 
 from __future__ import annotations
 
@@ -7,12 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-
-from logsorter import RuleSet
-from logsorter.classifier.config import ClassifierClients, ClassifierConfig
-from logsorter.classifier.core import JobVerdict, classify_job
+from logsorter.classifier.classify import JobClassifier, JobVerdict
+from logsorter.classifier.config import ClassifierConfig
 from logsorter.classifier.errors import ClassifyError
 from logsorter.classifier.events import (
     ClassifyRequest,
@@ -22,42 +19,32 @@ from logsorter.classifier.events import (
     request_from_s3_record,
     requests_from_sqs_body,
 )
+from logsorter.observability import Observability
 
-METRICS_NAMESPACE = "logsorter"
 SERVICE = "classifier"
 NO_MATCH_BODY = "No match found"
 
 Response = dict[str, Any]
 
 
-class Classifier:
+class ClassifierApp:
     """Everything a container builds once: configuration, clients, compiled
     ruleset, logger and metrics."""
 
-    def __init__(
-        self, config: ClassifierConfig, clients: ClassifierClients, ruleset: RuleSet
-    ) -> None:
-        self.config = config
-        self.clients = clients
-        self.ruleset = ruleset
-        self.logger = Logger(service=SERVICE)
-        self.metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+    def __init__(self, jobs: JobClassifier, observability: Observability) -> None:
+        self.jobs = jobs
+        self.config = jobs.config
+        self.observability = observability
+        self.logger = observability.logger
 
     @classmethod
-    def from_env(cls) -> Classifier:
+    def from_env(cls) -> ClassifierApp:
         config = ClassifierConfig.from_env()
-        return cls(config, ClassifierClients.create(), config.load_ruleset())
+        return cls(JobClassifier.from_config(config), Observability.for_service(SERVICE))
 
     def handle_event(self, event: Any, context: Any) -> Response:
-        request_id = getattr(context, "aws_request_id", None)
-        self.logger.append_keys(request_id=request_id, ruleset_digest=self.ruleset.digest)
-        # Always at least one metric, so an invocation that classified nothing
-        # still publishes (and Powertools does not warn about an empty set).
-        self.metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
-        try:
+        with self.observability.invocation(context, ruleset_digest=self.config.ruleset.digest):
             return self._dispatch(event)
-        finally:
-            self.metrics.flush_metrics()
 
     def _dispatch(self, event: Any) -> Response:
         try:
@@ -122,14 +109,13 @@ class Classifier:
         return {"batchItemFailures": failures}
 
     def classify(self, request: ClassifyRequest) -> JobVerdict:
-        """``classify_job`` with a log line and metrics for every outcome."""
+        """``JobClassifier.classify`` with a log line and metrics for every
+        outcome."""
         job = {"job": request.dynamo_key, "temp_log": request.temp_log}
         try:
-            verdict = classify_job(
-                request, clients=self.clients, ruleset=self.ruleset, config=self.config
-            )
+            verdict = self.jobs.classify(request)
         except ClassifyError as err:
-            self.metrics.add_metric(name=f"Failed{err.status}", unit=MetricUnit.Count, value=1)
+            self.observability.count(f"Failed{err.status}")
             self.logger.warning(
                 "not classified", extra={**job, "status": err.status, "error": str(err)}
             )
@@ -154,16 +140,13 @@ class Classifier:
                 **timings,
             },
         )
-        ms = MetricUnit.Milliseconds
-        self.metrics.add_metric(name="Classified", unit=MetricUnit.Count, value=1)
-        self.metrics.add_metric(
-            name="Matched" if verdict.match else "Unmatched", unit=MetricUnit.Count, value=1
-        )
-        self.metrics.add_metric(name="LogBytes", unit=MetricUnit.Bytes, value=verdict.log_bytes)
-        self.metrics.add_metric(name="DownloadTime", unit=ms, value=timings["download_ms"])
-        self.metrics.add_metric(name="ClassifyTime", unit=ms, value=timings["classify_ms"])
+        self.observability.count("Classified")
+        self.observability.count("Matched" if verdict.match else "Unmatched")
+        self.observability.bytes("LogBytes", verdict.log_bytes)
+        self.observability.milliseconds("DownloadTime", timings["download_ms"])
+        self.observability.milliseconds("ClassifyTime", timings["classify_ms"])
         if verdict.written:
-            self.metrics.add_metric(name="WriteTime", unit=ms, value=timings["write_ms"])
+            self.observability.milliseconds("WriteTime", timings["write_ms"])
 
 
 def http_response(

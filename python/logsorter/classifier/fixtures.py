@@ -15,22 +15,22 @@ blessing maps normalized capture offsets back onto the raw line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from logsorter import Match, RuleSet
+from logsorter._core import normalize_line
 
 SOURCE_PREFIX = "#=SOURCE=#"
 MATCH_PREFIX = "#=MATCH=# "
 OPEN = "\u2039"
 CLOSE = "\u203a"
 
-# The same normalization as the native core (rust/normalize.rs); bless checks
-# its result against the engine's own normalized line before relying on it.
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ")
-_ESCAPE = re.compile(r"\x1b[@-Z\\-_]|[\x80-\x9a\x9c-\x9f]|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]")
+#: A character that is no part of any escape sequence, timestamp or line end:
+#: put before (and after) a text, it keeps the engine's line normalization to
+#: what it does inside a line, removing escape sequences only.
+_INERT = "\u2400"
 
 
 class FixtureError(ValueError):
@@ -106,7 +106,7 @@ class Outcome:
 
 
 def strip_escapes(text: str) -> str:
-    return _ESCAPE.sub("", text)
+    return normalize_line(_INERT + text + _INERT)[1:-1]
 
 
 def parse(path: Path) -> Fixture:
@@ -202,7 +202,7 @@ def mark_captures(raw: str, match: Match) -> str:
     after the start of the previous one, since groups that take part open in
     order), then their offsets are mapped back onto the raw line.
     """
-    normalized, raw_offsets = normalize_line(raw)
+    normalized, raw_offsets = normalized_with_offsets(raw)
     if normalized != match.line:
         raise FixtureError(
             f"log line {match.line_num}: normalizes to {normalized!r}, "
@@ -249,20 +249,27 @@ def _markers_at(opening: list[int], closing: list[int]) -> Iterator[str]:
             yield CLOSE
 
 
-def normalize_line(raw: str) -> tuple[str, list[int]]:
+def normalized_with_offsets(raw: str) -> tuple[str, list[int]]:
     """The line as the engine reads it, and for each of its characters the
-    offset of that character in ``raw``."""
-    kept_from = 0
-    line_end = len(raw) - 1 if raw.endswith("\r") else len(raw)
-    if stamp := _TIMESTAMP.match(raw, 0, line_end):
-        kept_from = stamp.end()
-    chars: list[str] = []
+    offset of that character in ``raw``.
+
+    Normalization only deletes (the timestamp, escape sequences, the final
+    ``\\r``), so the kept characters are found by how many characters the
+    engine keeps from each offset on: a kept character is the only one lost
+    by starting one further; an escape sequence starting at an offset is
+    skipped whole, to where as many are kept again (its own tail, read alone,
+    is plain text and kept).
+    """
+    normalized = normalize_line(raw)
+    kept_from = [len(normalize_line(_INERT + raw[at:])) - 1 for at in range(len(raw) + 1)]
+    # Past the timestamp, if any: the first offset from which all is kept.
+    at = kept_from.index(len(normalized))
     offsets: list[int] = []
-    at = kept_from
-    for escape in _ESCAPE.finditer(raw, kept_from, line_end):
-        chars.append(raw[at : escape.start()])
-        offsets.extend(range(at, escape.start()))
-        at = escape.end()
-    chars.append(raw[at:line_end])
-    offsets.extend(range(at, line_end))
-    return "".join(chars), offsets
+    while len(offsets) < len(normalized):
+        left = kept_from[at]
+        if kept_from[at + 1] == left - 1:
+            offsets.append(at)
+            at += 1
+        else:
+            at = kept_from.index(left, at + 1)
+    return normalized, offsets

@@ -1,0 +1,121 @@
+"""Classify one job's log: read it from its store, classify it, write the
+verdict onto the job's item in the jobs table. ``JobClassifier`` holds what
+that needs, so the Lambda function, the backfill and the tests share this
+code unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from logsorter import CorruptInputError
+from logsorter.aws import dynamodb_client, s3_client
+from logsorter.classifier.config import DEFAULT_REPO, ClassifierConfig
+from logsorter.classifier.errors import LogNotFound, UnreadableLog, UpstreamFailure
+from logsorter.classifier.jobs_table import write_verdict
+from logsorter.storage import S3Store, Store, UnsafeKey
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from logsorter import Match, RuleSet
+    from logsorter.classifier.events import ClassifyRequest
+
+
+@dataclass(frozen=True)
+class JobVerdict:
+    request: ClassifyRequest
+    #: ``Match.to_dict()``, or ``None`` when no rule matched.
+    match: dict[str, Any] | None
+    log_bytes: int
+    download_seconds: float
+    classify_seconds: float
+    #: ``0.0`` when nothing was written (no match, or a dry run).
+    write_seconds: float
+    written: bool
+
+
+@dataclass(frozen=True)
+class JobClassifier:
+    """The configuration (with the compiled ruleset), a store for each log
+    bucket and the DynamoDB client: built once per container or command."""
+
+    config: ClassifierConfig
+    logs: Store
+    temp_logs: Store
+    dynamodb: DynamoDBClient
+
+    @classmethod
+    def from_config(cls, config: ClassifierConfig) -> JobClassifier:
+        s3 = s3_client()
+        return cls(
+            config,
+            logs=S3Store(s3, config.log_bucket),
+            temp_logs=S3Store(s3, config.temp_log_bucket),
+            dynamodb=dynamodb_client(),
+        )
+
+    def log_location(self, request: ClassifyRequest) -> tuple[Store, str]:
+        """The store and key of the job's log."""
+        if request.temp_log:
+            return self.temp_logs, f"temp_logs/{request.job_id}"
+        if request.repo == DEFAULT_REPO:
+            return self.logs, f"log/{request.job_id}"
+        return self.logs, f"log/{request.repo}/{request.job_id}"
+
+    def classify(self, request: ClassifyRequest) -> JobVerdict:
+        """Classify the job's log and, if a rule matched and ``request.write``,
+        record the verdict and the ruleset digest in one ``UpdateItem``.
+
+        Raises ``LogNotFound``, ``UnreadableLog`` or ``UpstreamFailure``;
+        nothing is written in any of those cases.
+        """
+        ruleset = self.config.ruleset
+        store, key = self.log_location(request)
+        where = f"{store.describe()}/{key}"
+        started = time.perf_counter()
+        data = read_log(store, key, where)
+        downloaded = time.perf_counter()
+        match = classify_log(ruleset, data, request.context_depth, where)
+        classified = time.perf_counter()
+        verdict = match.to_dict() if match is not None else None
+        written = False
+        if verdict is not None and request.write:
+            write_verdict(self.dynamodb, self.config.jobs_table, request, verdict, ruleset.digest)
+            written = True
+        return JobVerdict(
+            request=request,
+            match=verdict,
+            log_bytes=len(data),
+            download_seconds=downloaded - started,
+            classify_seconds=classified - downloaded,
+            write_seconds=time.perf_counter() - classified if written else 0.0,
+            written=written,
+        )
+
+
+def read_log(store: Store, key: str, where: str) -> bytes:
+    """The log's bytes; a store's failures as the classifier reports them."""
+    try:
+        blob = store.get(key)
+    except UnsafeKey as err:
+        # A key the store refuses can hold no log.
+        raise LogNotFound(f"no log at {where}") from err
+    except (ClientError, BotoCoreError) as err:
+        raise UpstreamFailure(f"S3 GetObject {where} failed: {err}") from err
+    if blob is None:
+        raise LogNotFound(f"no log at {where}")
+    return blob.data
+
+
+def classify_log(ruleset: RuleSet, data: bytes, context_depth: int, where: str) -> Match | None:
+    """The ruleset's verdict; a log it cannot read (corrupt or truncated gzip)
+    is an ``UnreadableLog``."""
+    try:
+        return ruleset.classify(data, context_depth)
+    except CorruptInputError as err:
+        raise UnreadableLog(f"{where} is not a readable log: {err}") from err

@@ -392,46 +392,22 @@ fn arrow_array<'py>(pa: &Bound<'py, PyModule>, column: Column) -> PyResult<Bound
             Some(buffer(NativeBuffer::Bytes(data))?),
         ])
     };
-    match column.values {
-        Values::Int(values) => {
-            let values = buffer(NativeBuffer::I64(values))?;
-            from_buffers(
-                column.kind,
-                length,
-                vec![validity, Some(values)],
-                null_count,
-                None,
-            )
-        }
-        Values::Float(values) => {
-            let values = buffer(NativeBuffer::F64(values))?;
-            from_buffers(
-                column.kind,
-                length,
-                vec![validity, Some(values)],
-                null_count,
-                None,
-            )
-        }
+    let (buffers, children) = match column.values {
+        Values::Int(values) => (
+            vec![validity, Some(buffer(NativeBuffer::I64(values))?)],
+            None,
+        ),
+        Values::Float(values) => (
+            vec![validity, Some(buffer(NativeBuffer::F64(values))?)],
+            None,
+        ),
         Values::Bool(bits) => {
             let values = buffer(NativeBuffer::Bytes(bits.into_bytes()))?;
-            from_buffers(
-                column.kind,
-                length,
-                vec![validity, Some(values)],
-                null_count,
-                None,
-            )
+            (vec![validity, Some(values)], None)
         }
         Values::Str(text) => {
             let [offsets, data] = strings(text)?;
-            from_buffers(
-                column.kind,
-                length,
-                vec![validity, offsets, data],
-                null_count,
-                None,
-            )
+            (vec![validity, offsets, data], None)
         }
         Values::StrList { offsets, items } => {
             let item_count = items.offsets().len() - 1;
@@ -444,15 +420,10 @@ fn arrow_array<'py>(pa: &Bound<'py, PyModule>, column: Column) -> PyResult<Bound
                 None,
             )?;
             let offsets = buffer(NativeBuffer::I32(offsets))?;
-            from_buffers(
-                column.kind,
-                length,
-                vec![validity, Some(offsets)],
-                null_count,
-                Some(vec![items]),
-            )
+            (vec![validity, Some(offsets)], Some(vec![items]))
         }
-    }
+    };
+    from_buffers(column.kind, length, buffers, null_count, children)
 }
 
 /// Memory of the core handed to Python through the buffer protocol, so that

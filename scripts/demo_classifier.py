@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENT = json.loads((ROOT / "fixtures/request.json").read_text())
 JOB_ID = EVENT["queryStringParameters"]["job_id"]
 REPO = EVENT["queryStringParameters"].get("repo", "pytorch/pytorch")
-TABLE = "torchci-workflow-job"
 
 
 def main() -> int:
@@ -39,32 +38,43 @@ def main() -> int:
     )
     try:
         import boto3
+        from logsorter.classifier.config import (
+            DEFAULT_JOBS_TABLE,
+            DEFAULT_LOG_BUCKET,
+            DEFAULT_TEMP_LOG_BUCKET,
+        )
+        from logsorter.classifier.jobs_table import CONCLUSION_ATTRIBUTE, KEY_ATTRIBUTE
 
         s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-        s3.create_bucket(Bucket="ossci-raw-job-status")
-        s3.create_bucket(Bucket="gha-artifacts")
+        s3.create_bucket(Bucket=DEFAULT_LOG_BUCKET)
+        s3.create_bucket(Bucket=DEFAULT_TEMP_LOG_BUCKET)
         dynamodb.create_table(
-            TableName=TABLE,
+            TableName=DEFAULT_JOBS_TABLE,
             BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "dynamoKey", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "dynamoKey", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
         )
         key = f"log/{JOB_ID}" if REPO == "pytorch/pytorch" else f"log/{REPO}/{JOB_ID}"
         log = (ROOT / "fixtures/sample-ci-log.txt").read_bytes()
-        s3.put_object(Bucket="ossci-raw-job-status", Key=key, Body=gzip.compress(log))
+        s3.put_object(Bucket=DEFAULT_LOG_BUCKET, Key=key, Body=gzip.compress(log))
         dynamodb.put_item(
-            TableName=TABLE,
-            Item={"dynamoKey": {"S": f"{REPO}/{JOB_ID}"}, "conclusion": {"S": "failure"}},
+            TableName=DEFAULT_JOBS_TABLE,
+            Item={
+                KEY_ATTRIBUTE: {"S": f"{REPO}/{JOB_ID}"},
+                CONCLUSION_ATTRIBUTE: {"S": "failure"},
+            },
         )
-        print(f"moto server on {host}:{port}; uploaded s3://ossci-raw-job-status/{key}")
+        print(f"moto server on {host}:{port}; uploaded s3://{DEFAULT_LOG_BUCKET}/{key}")
 
         from logsorter import handlers
 
         response = handlers.classify(EVENT, None)
         print(f"\nhandler response: {response['statusCode']}")
         print(response["body"])
-        item = dynamodb.get_item(TableName=TABLE, Key={"dynamoKey": {"S": f"{REPO}/{JOB_ID}"}})
-        print(f"\nDynamoDB item {TABLE}[{REPO}/{JOB_ID}]:")
+        item = dynamodb.get_item(
+            TableName=DEFAULT_JOBS_TABLE, Key={KEY_ATTRIBUTE: {"S": f"{REPO}/{JOB_ID}"}}
+        )
+        print(f"\nDynamoDB item {DEFAULT_JOBS_TABLE}[{REPO}/{JOB_ID}]:")
         print(json.dumps(item["Item"], indent=2, ensure_ascii=False))
         return 0 if response["statusCode"] == 200 else 1
     finally:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from classifier_stack import FAILING_LOG, Stack
 from lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from logsorter.functions import FUNCTIONS_BY_NAME
 from support.events import api_event, batch, sqs_message
 
 pytestmark = pytest.mark.integration
@@ -76,7 +77,9 @@ def test_invoke_rejects_bad_input_in_one_line(stack: Stack, tmp_path: Path) -> N
 
 @pytest.fixture
 def classify_function(stack: Stack, aws: str) -> Iterator[LambdaRuntimeEmulator]:
-    with lambda_function("logsorter.handlers.classify", {}, function_name="classify") as emulator:
+    with lambda_function(
+        FUNCTIONS_BY_NAME["classify"].handler, {}, function_name="classify"
+    ) as emulator:
         yield emulator
 
 

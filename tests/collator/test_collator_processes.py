@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from collator_support import BUCKET, DEVICE, sms
 from lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from logsorter.functions import FUNCTIONS_BY_NAME
 from logsorter.storage import S3Store
 from support.events import s3_event, sqs_event
 from support.uploads import upload
@@ -40,7 +41,7 @@ def test_logs_and_metrics_are_structured_under_the_runtime_client(s3_store: S3St
     s3_store.put(good, upload([sms(i) for i in range(5)]))
     s3_store.put(broken, b"\x1f\x8b not really gzip")
     with tempfile.TemporaryFile() as log:
-        with lambda_function("logsorter.handlers.collate", {}, log=log) as collator:
+        with lambda_function(FUNCTIONS_BY_NAME["collate"].handler, {}, log=log) as collator:
             batch = sqs_event(*(s3_event(BUCKET, key) for key in (good, broken, good)))
             assert invoke(collator, batch) == {"batchItemFailures": []}
         log.seek(0)

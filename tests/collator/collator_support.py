@@ -44,11 +44,18 @@ def diffs(store: Store, log_type: str = "sms", device: str = "d1") -> dict[str, 
     }
 
 
+#: Bookkeeping that names store versions, which differ between two runs.
+PUBLICATION_MARKERS = "collated_logs/published/"
+
+
 def outputs(store: Store) -> dict[str, Any]:
-    """Every collated object, parquet as sorted rows, so two runs compare equal."""
+    """Every collated object, parquet as sorted rows, so two runs compare
+    equal; publication markers only by their keys."""
     found: dict[str, Any] = {}
     for key in store.list_keys("collated_logs/"):
-        if key.endswith(".parquet"):
+        if key.startswith(PUBLICATION_MARKERS):
+            found[key] = "marker"
+        elif key.endswith(".parquet"):
             found[key] = table(store, key)
         else:
             blob = store.get(key)

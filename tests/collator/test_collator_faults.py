@@ -39,9 +39,9 @@ class CrashingStore(Store):
     def get(self, key: str) -> Blob | None:
         return self.inner.get(key)
 
-    def put(self, key: str, data: bytes | BinaryIO) -> None:
+    def put(self, key: str, data: bytes | BinaryIO) -> str:
         self._write()
-        self.inner.put(key, data)
+        return self.inner.put(key, data)
 
     def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
         self._write()
@@ -51,8 +51,8 @@ class CrashingStore(Store):
         self._write()
         self.inner.delete(key)
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        return self.inner.list_keys(prefix)
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        return self.inner.list_objects(prefix)
 
     def describe(self) -> str:
         return self.inner.describe()

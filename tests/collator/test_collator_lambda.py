@@ -11,7 +11,7 @@ import boto3
 import pytest
 from collator_support import BUCKET, DEVICE, current, sms
 from logsorter import handlers
-from logsorter.collator.collate import UploadTooLarge
+from logsorter.collator.errors import UploadTooLarge
 from logsorter.collator.keys import error_key
 from logsorter.storage import S3Store
 from support.events import batch, s3_event, sns_record, sqs_event

@@ -28,4 +28,5 @@ def lines_upload(lines: list[str], gzipped: bool = False) -> bytes:
 
 
 def maybe_gzipped(data: bytes, gzipped: bool) -> bytes:
-    return gzip.compress(data) if gzipped else data
+    # mtime=0: the same records give the same bytes, as a re-sent file does.
+    return gzip.compress(data, mtime=0) if gzipped else data

@@ -18,8 +18,9 @@ def register(subparsers: Any) -> None:
         "collate",
         help="collate phone-log uploads into current parquet, daily diffs and text",
         description=(
-            "Collate uploads under uploads/users/ into collated_logs/. Without KEY, every "
-            "upload not yet collated. Exits 0 when everything was collated, 1 when some "
+            "Collate uploads under uploads/users/ into collated_logs/. Without KEY, a sweep: "
+            "complete what crashes left half published, then collate every upload not yet "
+            "collated in its present version. Exits 0 when everything was collated, 1 when some "
             "uploads or lines were rejected (see collated_logs/errors/)."
         ),
     )
@@ -52,20 +53,21 @@ def run(args: argparse.Namespace) -> int:
 
     from logsorter.collator.collate import collate_upload
     from logsorter.collator.config import CollatorConfig
-    from logsorter.collator.discovery import collated_uploads
-    from logsorter.collator.keys import UPLOAD_PREFIX
+    from logsorter.collator.discovery import pending_uploads, repair_device_logs
 
     try:
         config = CollatorConfig.from_env(dead_letter=args.dlq)
     except ValueError as err:
         raise CommandError(str(err)) from err
     store = open_store(args.store)
+    counts: Counter[str] = Counter()
     keys = list(args.keys)
     if not keys:
-        done = collated_uploads(store)
-        keys = [key for key in store.list_keys(UPLOAD_PREFIX) if key not in done]
+        # A sweep first completes what crashes left half done, so that every
+        # upload already recorded is fully published, then collates the rest.
+        counts["device logs repaired"] = len(repair_device_logs(store, config.max_upload_bytes))
+        keys = pending_uploads(store)
 
-    counts: Counter[str] = Counter()
     problems: list[str] = []
     console = Console(stderr=True)
     with Progress(console=console, transient=True) as progress:

@@ -12,6 +12,7 @@ the store-wide lookups of the command line, ``sample`` synthetic uploads.
 """
 
 from logsorter.collator.collate import Outcome, collate_upload
-from logsorter.collator.keys import RejectedUpload, UploadKey
+from logsorter.collator.errors import RejectedUpload
+from logsorter.collator.keys import UploadKey
 
 __all__ = ["Outcome", "RejectedUpload", "UploadKey", "collate_upload"]

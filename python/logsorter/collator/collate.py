@@ -1,7 +1,7 @@
-"""Collating one upload: read it, commit its records (``commit.py``), and
-report what could not be collated. Permanent problems become reports under
-``collated_logs/errors/`` and a rejected outcome; transient ones raise, so
-that the platform retries.
+"""Collating one upload: read it (``records.py``), commit its records
+(``commit.py``), and report what could not be collated. Permanent problems
+become reports under ``collated_logs/errors/`` and a rejected outcome;
+transient ones raise, so that the platform retries.
 """
 
 from __future__ import annotations
@@ -11,17 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from logsorter.collator.commit import DEFAULT_ATTEMPTS, Commit, TransientError
-from logsorter.collator.keys import RejectedUpload, UploadKey
-from logsorter.collator.merge import with_provenance
-from logsorter.collator.records import UploadRecords, read_records
+from logsorter.collator.commit import DEFAULT_ATTEMPTS, Commit
+from logsorter.collator.errors import RejectedUpload
+from logsorter.collator.keys import UploadKey
+from logsorter.collator.records import read_upload
 from logsorter.collator.reports import report_rejected, report_skipped_lines
-from logsorter.collator.schema import Kind
 from logsorter.storage import Store, UnsafeKey
-
-
-class UploadTooLarge(TransientError):
-    """Above this function's size limit; the dead-letter collator has none."""
 
 
 @dataclass
@@ -54,52 +49,24 @@ def collate_upload(
 ) -> Outcome:
     """Collate the upload at ``key``."""
     try:
-        upload = UploadKey.parse(key)
-        if max_bytes is not None:
-            # Checked before the download, which is what the limit protects.
-            info = store.head(key)
-            if info is not None and info.size > max_bytes:
-                raise UploadTooLarge(f"{key}: {info.size} bytes is above the limit of {max_bytes}")
-        blob = store.get(key)
-        if blob is None:
-            raise RejectedUpload("the upload does not exist")
-        records = read_records(blob.data)
-        _check_snapshot_kept_something(records)
-    except (RejectedUpload, UnsafeKey) as err:
-        return Outcome(key, "rejected", report_key=report_rejected(store, key, str(err)))
-
-    parsed = records.parsed
-    uploaded_at = blob.info.last_modified
-    incoming = with_provenance(records.table, records.log_type, upload, uploaded_at)
-    collected_at = parsed.collected_at
-    if collected_at is None:
-        collected_at = int(uploaded_at.timestamp() * 1000)
-    committed = Commit(store, upload, records.log_type, uploaded_at).run(
-        incoming, (collected_at, key), attempts, sleep
-    )
+        upload = read_upload(store, UploadKey.parse(key), max_bytes)
+    except RejectedUpload as err:
+        report = report_rejected(store, key, str(err), err.etag)
+        return Outcome(key, "rejected", report_key=report)
+    except UnsafeKey as err:
+        return Outcome(key, "rejected", report_key=report_rejected(store, key, str(err), None))
+    committed = Commit(store, upload, max_bytes=max_bytes).run(attempts, sleep)
+    parsed = upload.parsed
     outcome = Outcome(
         key,
         "already_collated" if committed.already_recorded else "collated",
-        records.log_type.name,
+        upload.log_type.name,
         records=parsed.records + parsed.duplicates,
         added=committed.added,
         skipped_lines=len(parsed.rejected),
         conflicts=committed.conflicts,
-        upload_bytes=blob.info.size,
+        upload_bytes=upload.size,
     )
     if parsed.rejected:
         outcome.report_key = report_skipped_lines(store, key, parsed.rejected)
     return outcome
-
-
-def _check_snapshot_kept_something(records: UploadRecords) -> None:
-    """A snapshot replaces ``current`` whole, so one whose every record was
-    rejected would wipe the device's state for a formatting problem: it is
-    rejected as an upload instead, and ``current`` keeps the last good one."""
-    parsed = records.parsed
-    if parsed.records == 0 and parsed.rejected and records.log_type.kind is Kind.SNAPSHOT:
-        first = ", ".join(f"line {line}: {reason}" for line, reason in parsed.rejected[:3])
-        raise RejectedUpload(
-            f"every record of this {records.log_type.name} snapshot was rejected "
-            f"({len(parsed.rejected)} lines; {first})"
-        )

@@ -11,18 +11,20 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from logsorter.collator.errors import RejectedUpload
 from logsorter.collator.schema import LogType
 
 UPLOAD_PREFIX = "uploads/users/"
 OUTPUT_PREFIX = "collated_logs/"
 CURRENT_PREFIX = f"{OUTPUT_PREFIX}current/"
 ERROR_PREFIX = f"{OUTPUT_PREFIX}errors/"
+STAGING_PREFIX = f"{OUTPUT_PREFIX}staging/"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_CURRENT_KEY = re.compile(
+    re.escape(CURRENT_PREFIX) + r"(?P<log_type>[a-z0-9_]{1,64})/user-(?P<user>[A-Za-z0-9_-]{1,128})"
+    r"/device-(?P<device>[A-Za-z0-9_-]{1,128})\.parquet"
+)
 _MAX_FILE_NAME = 255
-
-
-class RejectedUpload(Exception):
-    """A permanent problem with an upload: retrying cannot help."""
 
 
 def key_digest(key: str) -> str:
@@ -59,32 +61,70 @@ class UploadKey:
         return cls(key, user_id, serial, device_id, file_name)
 
     @property
-    def digest(self) -> str:
-        """The digest of the key, which names this upload's diff."""
-        return key_digest(self.key)
+    def device(self) -> Device:
+        return Device(self.user_id, self.device_id)
 
 
-def current_key(log_type: LogType, user_id: str, device_id: str) -> str:
-    return f"{CURRENT_PREFIX}{log_type.name}/user-{user_id}/device-{device_id}.parquet"
+@dataclass(frozen=True)
+class Device:
+    """Whose collated data a key belongs to: outputs are per user and device
+    (the serial number is provenance only)."""
+
+    user_id: str
+    device_id: str
+
+    @property
+    def path(self) -> str:
+        return f"user-{self.user_id}/device-{self.device_id}"
 
 
-def diff_key(log_type: LogType, upload: UploadKey, uploaded_at: datetime) -> str:
-    return (
-        f"{OUTPUT_PREFIX}diff/{log_type.name}/dt={uploaded_at:%Y-%m-%d}/"
-        f"user-{upload.user_id}/device-{upload.device_id}/{upload.digest}.parquet"
-    )
+def content_digest(data: bytes) -> str:
+    """What identifies an upload's bytes: the same bytes sent again under the
+    same key are the same upload; other bytes under that key are a new one."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def staged_diff_key(log_type: LogType, upload: UploadKey, digest: str) -> str:
+def version_id(key: str, content: str) -> str:
+    """The name of everything derived from one version of one upload key."""
+    return key_digest(f"{key}\n{content}")
+
+
+def current_key(log_type: LogType, device: Device) -> str:
+    return f"{CURRENT_PREFIX}{log_type.name}/{device.path}.parquet"
+
+
+def parse_current_key(key: str) -> tuple[str, Device] | None:
+    """``(log type name, device)`` of a ``current`` key; None for any other key."""
+    match = _CURRENT_KEY.fullmatch(key)
+    return (match["log_type"], Device(match["user"], match["device"])) if match else None
+
+
+def diff_key(log_type: LogType, device: Device, uploaded_at: datetime, version: str) -> str:
+    day = f"dt={uploaded_at:%Y-%m-%d}"
+    return f"{OUTPUT_PREFIX}diff/{log_type.name}/{day}/{device.path}/{version}.parquet"
+
+
+def staging_prefix(log_type: LogType, device: Device) -> str:
+    return f"{STAGING_PREFIX}{log_type.name}/{device.path}/"
+
+
+def staged_diff_key(log_type: LogType, device: Device, version: str, digest: str) -> str:
     """Where a diff waits until the current that contains it is committed."""
-    return (
-        f"{OUTPUT_PREFIX}staging/{log_type.name}/user-{upload.user_id}/"
-        f"device-{upload.device_id}/{upload.digest}-{digest}.parquet"
-    )
+    return f"{staging_prefix(log_type, device)}{version}-{digest}.parquet"
 
 
-def text_key(log_type: LogType, user_id: str, device_id: str) -> str:
-    return f"{OUTPUT_PREFIX}user-{user_id}/device-{device_id}/{log_type.name}.txt"
+def published_key(log_type: LogType, device: Device) -> str:
+    """Which ``current`` the device's text was last rendered from."""
+    return f"{OUTPUT_PREFIX}published/{log_type.name}/{device.path}.json"
+
+
+def quarantine_key(log_type: LogType, device: Device, name: str) -> str:
+    """Where a ``current`` that cannot be read is kept for inspection."""
+    return f"{OUTPUT_PREFIX}quarantine/{log_type.name}/{device.path}/{name}"
+
+
+def text_key(log_type: LogType, device: Device) -> str:
+    return f"{OUTPUT_PREFIX}{device.path}/{log_type.name}.txt"
 
 
 def error_key(upload_key: str) -> str:

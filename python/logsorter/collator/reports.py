@@ -17,9 +17,10 @@ _REJECTED = "rejected"
 MAX_LISTED_LINES = 1000
 
 
-def report_rejected(store: Store, upload_key: str, reason: str) -> str:
-    """Nothing of the upload was collated."""
-    return _write(store, upload_key, _REJECTED, reason, ())
+def report_rejected(store: Store, upload_key: str, reason: str, etag: str | None) -> str:
+    """Nothing of the upload was collated. ``etag``, the version that was
+    read (None when none was), lets a sweep retry the key once it changes."""
+    return _write(store, upload_key, _REJECTED, reason, (), etag)
 
 
 def report_skipped_lines(
@@ -27,18 +28,20 @@ def report_skipped_lines(
 ) -> str:
     """The upload was collated except for these lines."""
     reason = f"{len(rejected_lines)} line(s) skipped, the rest collated"
-    return _write(store, upload_key, "skipped_lines", reason, rejected_lines)
+    return _write(store, upload_key, "skipped_lines", reason, rejected_lines, None)
 
 
-def _write(
+def _write(  # noqa: PLR0917 (one private writer behind the two report kinds)
     store: Store,
     upload_key: str,
     status: str,
     reason: str,
     rejected_lines: Sequence[tuple[int, str]],
+    etag: str | None,
 ) -> str:
     report = {
         "key": upload_key,
+        "etag": etag,
         "status": status,
         "reason": reason,
         "rejected_line_count": len(rejected_lines),
@@ -51,12 +54,13 @@ def _write(
     return key
 
 
-def rejected_upload_keys(store: Store) -> set[str]:
-    """The upload keys whose report says they were rejected as a whole."""
+def rejected_upload_versions(store: Store) -> set[tuple[str, str | None]]:
+    """``(upload key, version)`` of each upload whose report says it was
+    rejected as a whole."""
     rejected = set()
     for key in store.list_keys(ERROR_PREFIX):
         blob = store.get(key)
         report = json.loads(blob.data) if blob else {}
         if report.get("status") == _REJECTED:
-            rejected.add(report["key"])
+            rejected.add((report["key"], report.get("etag")))
     return rejected

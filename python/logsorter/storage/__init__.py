@@ -7,8 +7,26 @@ Both offer compare-and-swap (``put_if``): S3 through conditional ``PutObject``
 atomic rename.
 """
 
-from logsorter.storage.base import Blob, Body, ObjectInfo, Store, UnsafeKey, check_key
+from logsorter.storage.base import (
+    Blob,
+    Body,
+    ObjectInfo,
+    Store,
+    StoreBusy,
+    UnsafeKey,
+    check_key,
+)
 from logsorter.storage.local import LocalStore
 from logsorter.storage.s3 import S3Store
 
-__all__ = ["Blob", "Body", "LocalStore", "ObjectInfo", "S3Store", "Store", "UnsafeKey", "check_key"]
+__all__ = [
+    "Blob",
+    "Body",
+    "LocalStore",
+    "ObjectInfo",
+    "S3Store",
+    "Store",
+    "StoreBusy",
+    "UnsafeKey",
+    "check_key",
+]

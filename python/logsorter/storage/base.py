@@ -16,6 +16,10 @@ class UnsafeKey(ValueError):
     """A key that could name something outside the store."""
 
 
+class StoreBusy(TimeoutError):
+    """Another writer held the key longer than a writer waits: try again later."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     size: int
@@ -52,10 +56,10 @@ class Store(ABC):
         yield (io.BytesIO(blob.data), blob.info) if blob else None
 
     @abstractmethod
-    def put(self, key: str, data: Body | BinaryIO) -> None:
-        """Write ``data``; a file object (read from its current position to
-        the end) or a writer lets a large body be written without another
-        copy of it."""
+    def put(self, key: str, data: Body | BinaryIO) -> str:
+        """Write ``data`` and return the new version; a file object (read from
+        its current position to the end) or a writer lets a large body be
+        written without another copy of it."""
 
     @abstractmethod
     def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
@@ -67,8 +71,12 @@ class Store(ABC):
     def delete(self, key: str) -> None: ...
 
     @abstractmethod
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        """Every key starting with ``prefix`` and its info, in lexical order."""
+
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Every key starting with ``prefix``, in lexical order."""
+        return (key for key, _ in self.list_objects(prefix))
 
     @abstractmethod
     def describe(self) -> str: ...

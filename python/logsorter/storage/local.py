@@ -3,9 +3,12 @@ compare-and-swap through a lock file and an atomic rename."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import glob
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,18 +16,43 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from logsorter.storage.base import Blob, Body, ObjectInfo, Store, UnsafeKey, check_key
+from logsorter.storage.base import (
+    Blob,
+    Body,
+    ObjectInfo,
+    Store,
+    StoreBusy,
+    UnsafeKey,
+    check_key,
+)
 
 #: Bytes per write when copying a file object into place.
 _COPY_CHUNK = 16 << 20
+#: How long a writer waits for another to finish its compare-and-swap.
+LOCK_WAIT_SECONDS = 30.0
+#: A temporary file this old belongs to a writer that crashed: no write takes
+#: that long, so it is removed when the next write of its key comes.
+STALE_TEMPORARY_SECONDS = 3600.0
+_TEMPORARY_SUFFIX = ".tmp"
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*{_TEMPORARY_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            if temporary.stat().st_mtime < cutoff:
+                temporary.unlink()
 
 
 class LocalStore(Store):
     """Keys as files under ``root``. Writes go to a temporary file in the same
     directory and are renamed into place, so readers never see half a file."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, lock_wait_seconds: float = LOCK_WAIT_SECONDS
+    ) -> None:
         self.root = Path(root).resolve()
+        self.lock_wait_seconds = lock_wait_seconds
 
     def path(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()
@@ -67,37 +95,61 @@ class LocalStore(Store):
         with file:
             yield file, self._info(os.fstat(file.fileno()))
 
-    def put(self, key: str, data: Body | BinaryIO) -> None:
+    def put(self, key: str, data: Body | BinaryIO) -> str:
         path = self.path(key)
-        temporary = self._written(path, data)
+        temporary, version = self._written(path, data)
         try:
             temporary.replace(path)
         finally:
             temporary.unlink(missing_ok=True)
+        return version
 
     def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
         path = self.path(key)
         # Written before taking the lock, so other writers wait only for the
         # check and the rename, not for the body to be produced.
-        temporary = self._written(path, data)
+        temporary, version = self._written(path, data)
         try:
-            with path.with_name(f".{path.name}.lock").open("ab") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            with self._locked(path):
                 current = self.head(key)
                 if (current.etag if current else None) != etag:
                     return None
                 temporary.replace(path)
-                written = self.head(key)
-                assert written is not None, "the lock keeps other writers out"
-                return written.etag
+                return version
         finally:
             temporary.unlink(missing_ok=True)
 
-    @staticmethod
-    def _written(path: Path, data: Body | BinaryIO) -> Path:
-        """A temporary file beside ``path`` holding ``data``."""
+    @contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        """The key's lock, waited for at most ``lock_wait_seconds``. A holder
+        that dies releases it with its file descriptors; one that is alive
+        but stuck (stopped, swapped out) makes the writer give up with
+        ``StoreBusy`` instead of waiting forever. The lock file stays: one
+        per compare-and-swapped key, so its inode is the lock."""
+        with path.with_name(f".{path.name}.lock").open("ab") as lock:
+            deadline = time.monotonic() + self.lock_wait_seconds
+            pause = 0.001
+            while True:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusy(
+                            f"{path}: another writer held its lock for more than "
+                            f"{self.lock_wait_seconds:g} s"
+                        ) from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.05)
+            yield
+
+    def _written(self, path: Path, data: Body | BinaryIO) -> tuple[Path, str]:
+        """A temporary file beside ``path`` holding ``data``, and the version
+        the key will have once it is renamed into place (a rename keeps the
+        inode, time and size)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        _remove_stale_temporaries(path)
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}{_TEMPORARY_SUFFIX}")
         try:
             with temporary.open("wb") as file:
                 if isinstance(data, bytes):
@@ -106,15 +158,17 @@ class LocalStore(Store):
                     data(file)
                 else:
                     shutil.copyfileobj(data, file, _COPY_CHUNK)
+                file.flush()
+                version = self._info(os.fstat(file.fileno())).etag
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        return temporary
+        return temporary, version
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         base = self.root / prefix.rpartition("/")[0]
         if not base.is_dir():
             return
@@ -123,9 +177,13 @@ class LocalStore(Store):
             for name in files:
                 if name.startswith("."):
                     continue  # lock and temporary files
-                key = Path(directory, name).relative_to(self.root).as_posix()
+                path = Path(directory, name)
+                key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    found.append(key)
+                    try:
+                        found.append((key, self._info(path.stat())))
+                    except FileNotFoundError:
+                        continue  # deleted since the walk saw it
         yield from sorted(found)
 
     def describe(self) -> str:

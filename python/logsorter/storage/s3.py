@@ -57,9 +57,9 @@ class S3Store(Store):
             info = ObjectInfo(len(data), response["ETag"], response["LastModified"].astimezone(UTC))
             return Blob(data, info)
 
-    def put(self, key: str, data: Body | BinaryIO) -> None:
+    def put(self, key: str, data: Body | BinaryIO) -> str:
         body = _in_memory(data) if callable(data) else data
-        self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=body)
+        return self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=body)["ETag"]
 
     def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
         data = _in_memory(data) if callable(data) else data
@@ -83,11 +83,12 @@ class S3Store(Store):
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
 
-    def list_keys(self, prefix: str) -> Iterator[str]:
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                yield item["Key"]
+                info = ObjectInfo(item["Size"], item["ETag"], item["LastModified"].astimezone(UTC))
+                yield item["Key"], info
 
     def describe(self) -> str:
         return f"s3://{self.bucket}"

@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from collator_support import BUCKET, DEVICE, current, sms
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from logsorter import handlers
 from logsorter.collator.errors import UploadTooLarge
 from logsorter.collator.keys import error_key
@@ -153,3 +155,58 @@ def test_s3_faults_between_function_and_bucket_are_survived(
     diff_keys = list(s3_store.list_keys("collated_logs/diff/"))
     assert len(diff_keys) == 2
     assert not list(s3_store.list_keys("collated_logs/staging/"))
+
+
+def test_only_the_configured_upload_buckets_are_touched(
+    s3_store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "someone-elses-bucket"
+    s3_store.client.create_bucket(Bucket=other)
+    s3_store.client.put_object(Bucket=other, Key=DEVICE + "a", Body=upload([sms(1)]))
+    s3_store.put(DEVICE + "a", upload([sms(1)]))
+    monkeypatch.setenv("LOGSORTER_UPLOAD_BUCKETS", f" {BUCKET} ,")
+    result = handlers.collate(batch(*s3_event(other, DEVICE + "a")["Records"]), None)
+    assert result == {"results": [{"key": DEVICE + "a", "status": "ignored"}]}
+    listed = s3_store.client.list_objects_v2(Bucket=other)["Contents"]
+    assert [item["Key"] for item in listed] == [DEVICE + "a"]
+    assert handlers.collate(s3_event(BUCKET, DEVICE + "a"), None)["results"][0]["status"] == (
+        "collated"
+    )
+
+
+odd_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def odd_events() -> st.SearchStrategy[object]:
+    """Events of every shape, and the real shapes with odd values inside."""
+    s3_shaped = st.fixed_dictionaries(
+        {
+            "eventSource": st.just("aws:s3"),
+            "s3": odd_values | st.fixed_dictionaries({"bucket": odd_values, "object": odd_values}),
+        }
+    )
+    sqs_shaped = st.fixed_dictionaries(
+        {"eventSource": st.just("aws:sqs"), "messageId": st.text(max_size=3), "body": odd_values}
+    )
+    records = st.lists(s3_shaped | sqs_shaped | odd_values, max_size=3)
+    return (
+        odd_values
+        | st.fixed_dictionaries({"Records": records})
+        | st.fixed_dictionaries({"requestPayload": odd_values})
+    )
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(event=odd_events())
+def test_odd_events_are_ignored_not_raised_or_redelivered(s3_store: S3Store, event: object) -> None:
+    for handler in (handlers.collate, handlers.collate_dlq):
+        result = handler(event, None)
+        assert result.get("batchItemFailures", []) == []

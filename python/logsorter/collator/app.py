@@ -61,7 +61,7 @@ class CollatorApp:
         failures = []
         for message in messages:
             try:
-                for ref in uploads_in(message["body"], self._ignored):
+                for ref in uploads_in(message.get("body"), self._ignored):
                     self.collate(ref)
             except Exception:
                 self.observability.logger.exception(
@@ -79,14 +79,18 @@ class CollatorApp:
             except Exception as err:
                 errors.append(err)
                 continue
-            results.append({"key": ref.key, "status": outcome.status})
+            results.append({"key": ref.key, "status": outcome.status if outcome else "ignored"})
         if errors:
             raise errors[0]
         return {"results": results}
 
-    def collate(self, ref: UploadRef) -> Outcome:
-        """``collate_upload`` with a log line and metrics for every outcome."""
+    def collate(self, ref: UploadRef) -> Outcome | None:
+        """``collate_upload`` with a log line and metrics for every outcome;
+        None for a bucket this function may not touch."""
         where = {"bucket": ref.bucket, "key": ref.key}
+        if not self.config.accepts_bucket(ref.bucket):
+            self._ignored(f"ignoring s3://{ref.bucket}/{ref.key:.200}: not an upload bucket")
+            return None
         try:
             outcome = collate_upload(
                 self.store(ref.bucket), ref.key, max_bytes=self.config.max_upload_bytes

@@ -55,8 +55,11 @@ def collate_upload(
         return Outcome(key, "rejected", report_key=report)
     except UnsafeKey as err:
         return Outcome(key, "rejected", report_key=report_rejected(store, key, str(err), None))
-    committed = Commit(store, upload, max_bytes=max_bytes).run(attempts, sleep)
     parsed = upload.parsed
+    # Reported before the commit: a crash after it would leave the upload
+    # recorded, so nothing would come back to write the report.
+    report_key = report_skipped_lines(store, key, parsed.rejected) if parsed.rejected else None
+    committed = Commit(store, upload, max_bytes=max_bytes).run(attempts, sleep)
     outcome = Outcome(
         key,
         "already_collated" if committed.already_recorded else "collated",
@@ -64,9 +67,8 @@ def collate_upload(
         records=parsed.records + parsed.duplicates,
         added=committed.added,
         skipped_lines=len(parsed.rejected),
+        report_key=report_key,
         conflicts=committed.conflicts,
         upload_bytes=upload.size,
     )
-    if parsed.rejected:
-        outcome.report_key = report_skipped_lines(store, key, parsed.rejected)
     return outcome

@@ -54,14 +54,27 @@ def _uploads_in_record(record: Any, on_ignored: OnIgnored) -> Iterator[UploadRef
         return
     source = record.get("eventSource") or record.get("EventSource")
     if source == "aws:s3":
-        s3 = record["s3"]
-        yield UploadRef(s3["bucket"]["name"], unquote_plus(s3["object"]["key"]))
+        bucket = _field(record, "s3", "bucket", "name")
+        key = _field(record, "s3", "object", "key")
+        if isinstance(bucket, str) and isinstance(key, str) and bucket and key:
+            yield UploadRef(bucket, unquote_plus(key))
+        else:
+            on_ignored(f"ignoring an S3 record without a bucket name and key: {record!r:.200}")
     elif source == "aws:sqs":
-        yield from uploads_in(record["body"], on_ignored)
+        yield from uploads_in(record.get("body"), on_ignored)
     elif source == "aws:sns":
-        yield from uploads_in(record["Sns"]["Message"], on_ignored)
+        yield from uploads_in(_field(record, "Sns", "Message"), on_ignored)
     else:
-        on_ignored(f"ignoring a record from {source!r}")
+        on_ignored(f"ignoring a record from {source!r:.100}")
+
+
+def _field(value: Any, *path: str) -> Any:
+    """``value[path[0]][path[1]]...``, or None where the shape is not that."""
+    for name in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
 
 
 def is_sqs_batch(event: Any) -> bool:

@@ -19,7 +19,7 @@ mod _core {
         lint_rules, naive_classify, normalize_line, required_literals, Match, RuleSet,
     };
     #[pymodule_export]
-    use crate::binding::{CorruptInputError, RuleSetError};
+    use crate::binding::{CorruptInputError, InputTooLargeError, RuleSetError};
     #[pymodule_export]
     use crate::binding::{ParsedUpload, UploadParser};
 

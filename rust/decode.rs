@@ -114,7 +114,10 @@ fn grow_for(out: &mut Vec<u8>, additional: usize, limit: usize) -> Result<()> {
     if needed <= out.capacity() {
         return Ok(());
     }
-    let target = out.capacity().saturating_mul(2).clamp(needed, limit.max(needed));
+    let target = out
+        .capacity()
+        .saturating_mul(2)
+        .clamp(needed, limit.max(needed));
     reserve(out, target - out.len())
 }
 
@@ -323,10 +326,7 @@ mod tests {
         for members in [1, 2] {
             let mut data: Vec<u8> = (0..members).flat_map(|_| gzip(b"line\n")).collect();
             data.extend([0; 512]);
-            assert_eq!(
-                decode_text(&data, None).unwrap(),
-                "line\n".repeat(members)
-            );
+            assert_eq!(decode_text(&data, None).unwrap(), "line\n".repeat(members));
         }
     }
 
@@ -347,7 +347,10 @@ mod tests {
         let mut multi = gzip(&text[..50_000]);
         multi.extend(gzip(&text[50_000..]));
         for data in [&text[..], &single, &multi] {
-            assert_eq!(decompress(data, Some(text.len())).unwrap().len(), text.len());
+            assert_eq!(
+                decompress(data, Some(text.len())).unwrap().len(),
+                text.len()
+            );
             let err = decompress(data, Some(text.len() - 1)).unwrap_err();
             assert!(matches!(err, Error::TooLarge { limit } if limit == text.len() - 1));
         }
@@ -374,10 +377,7 @@ mod tests {
         // The data is small, the trailer claims 1 MiB: within the ceiling it
         // is a mere corrupt stream, not a large one.
         let data = with_trailer_size(gzip(&[b'x'; 100]), 1 << 20);
-        assert!(matches!(
-            decompress(&data, Some(1000)),
-            Err(Error::Gzip(_))
-        ));
+        assert!(matches!(decompress(&data, Some(1000)), Err(Error::Gzip(_))));
     }
 
     #[test]

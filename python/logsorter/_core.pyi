@@ -202,8 +202,9 @@ def lint_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str, str]]:
     """Static checks of ``(name, pattern)`` rules in priority order, as
     ``(rule index, severity, code, message)`` tuples in rule order. Severity is
     ``"error"`` (invalid pattern, duplicate pattern, rule shadowed by an earlier
-    one) or ``"warning"`` (duplicate name, no literal text, a class that
-    includes a line break)."""
+    one, a pattern that matches every line) or ``"warning"`` (duplicate name,
+    a pattern that matches empty lines, no literal text, a class that includes
+    a line break)."""
 
 def required_literals(pattern: str) -> list[bytes] | None:
     """The literals the engine searches for to find the lines ``pattern`` may

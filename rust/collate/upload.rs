@@ -808,9 +808,15 @@ mod tests {
             .collect();
         assert_eq!(
             reasons,
-            [(2, "duplicate field \"date\""), (3, "duplicate field \"k\"")]
+            [
+                (2, "duplicate field \"date\""),
+                (3, "duplicate field \"k\"")
+            ]
         );
-        assert_eq!(parsed.records, 1, "the same name at different depths is fine");
+        assert_eq!(
+            parsed.records, 1,
+            "the same name at different depths is fine"
+        );
     }
 
     #[test]
@@ -843,7 +849,10 @@ mod tests {
     #[test]
     fn records_across_batches_are_deduplicated_in_line_order() {
         let record = |i: usize| {
-            format!("{{\"address\":\"a{}\",\"date\":1,\"type\":1,\"body\":\"x\"}}\n", i % 1000)
+            format!(
+                "{{\"address\":\"a{}\",\"date\":1,\"type\":1,\"body\":\"x\"}}\n",
+                i % 1000
+            )
         };
         let lines = BATCH_LINES * 2 + 10;
         let text = format!("{HEADER}\n{}", (0..lines).map(record).collect::<String>());

@@ -6,10 +6,11 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyMemoryError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
+    PyFileNotFoundError, PyIndexError, PyMemoryError, PyOSError, PyPermissionError, PyTypeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PySlice, PyString, PyTuple};
 
 use std::collections::BTreeMap;
 
@@ -333,11 +334,12 @@ impl UploadParser {
             table: table.unbind(),
             records: parsed.records,
             duplicates: parsed.duplicates,
-            rejected: parsed
-                .rejected
-                .into_iter()
-                .map(|r| (r.line_num, r.reason))
-                .collect(),
+            rejected: Py::new(
+                py,
+                RejectedLines {
+                    inner: parsed.rejected,
+                },
+            )?,
         })
     }
 }
@@ -350,7 +352,89 @@ pub struct ParsedUpload {
     table: Py<PyAny>,
     records: usize,
     duplicates: usize,
-    rejected: Vec<(usize, String)>,
+    rejected: Py<RejectedLines>,
+}
+
+/// `(line_num, reason)` of each rejected line, as a read-only sequence over
+/// the core's compact list: tens of millions of Python tuples would take
+/// gigabytes, while callers read the count and a few of them.
+#[pyclass(module = "logsorter._core", frozen, sequence)]
+pub struct RejectedLines {
+    inner: upload::RejectedLines,
+}
+
+#[pymethods]
+impl RejectedLines {
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __getitem__<'py>(&self, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = index.py();
+        let len = self.inner.len();
+        let at = |position: usize| self.inner.get(position).expect("position within len");
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let range = slice.indices(isize::try_from(len)?)?;
+            let positions = (0..range.slicelength).map(|i| range.start + range.step * i as isize);
+            let items = positions.map(|position| at(position as usize));
+            return Ok(PyList::new(py, items)?.into_any());
+        }
+        let index: isize = index.extract()?;
+        let position = if index < 0 {
+            index.checked_add_unsigned(len)
+        } else {
+            Some(index)
+        };
+        match position
+            .and_then(|p| usize::try_from(p).ok())
+            .filter(|&p| p < len)
+        {
+            Some(position) => Ok(at(position).into_pyobject(py)?.into_any()),
+            None => Err(PyIndexError::new_err("rejected line index out of range")),
+        }
+    }
+
+    /// `Sequence.count`: `collections.abc.Sequence` lists this class, so it
+    /// has that interface whole.
+    fn count(&self, value: &Bound<'_, PyAny>) -> usize {
+        let Ok((line, reason)) = value.extract::<(usize, String)>() else {
+            return 0;
+        };
+        self.inner
+            .iter()
+            .filter(|&item| item == (line, &reason))
+            .count()
+    }
+
+    /// `Sequence.index`: the first position of `value` in `start..stop`
+    /// (negative: from the end).
+    #[pyo3(signature = (value, start = 0, stop = None))]
+    fn index(
+        &self,
+        value: &Bound<'_, PyAny>,
+        start: isize,
+        stop: Option<isize>,
+    ) -> PyResult<usize> {
+        let len = self.inner.len();
+        let bound = |at: isize| match usize::try_from(at) {
+            Ok(at) => at.min(len),
+            Err(_) => len.saturating_sub(at.unsigned_abs()),
+        };
+        let (start, stop) = (bound(start), stop.map_or(len, bound));
+        value
+            .extract::<(usize, String)>()
+            .ok()
+            .and_then(|(line, reason)| {
+                let mut window = self.inner.iter().take(stop).skip(start);
+                window.position(|item| item == (line, &reason))
+            })
+            .map(|offset| start + offset)
+            .ok_or_else(|| PyValueError::new_err("not a rejected line"))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<{} rejected lines>", self.inner.len())
+    }
 }
 
 fn arrow_type<'py>(pa: &Bound<'py, PyModule>, kind: FieldKind) -> PyResult<Bound<'py, PyAny>> {

@@ -1,7 +1,8 @@
 """The native core of logsorter (Rust). Import from ``logsorter`` instead."""
 
+from collections.abc import Sequence
 from os import PathLike
-from typing import Any, ClassVar, Final, Self, final
+from typing import Any, ClassVar, Final, Self, final, overload
 
 import pyarrow as pa
 
@@ -11,6 +12,7 @@ __all__ = [
     "InputTooLargeError",
     "Match",
     "ParsedUpload",
+    "RejectedLines",
     "RuleSet",
     "RuleSetError",
     "UploadParser",
@@ -160,8 +162,23 @@ class ParsedUpload:
     def duplicates(self) -> int:
         """Records dropped because an earlier line had the same identity."""
     @property
-    def rejected(self) -> list[tuple[int, str]]:
+    def rejected(self) -> RejectedLines:
         """``(line_num, reason)`` of each record that was not accepted."""
+
+@final
+class RejectedLines(Sequence[tuple[int, str]]):
+    """``(line_num, reason)`` of each rejected record, in line order: a
+    read-only ``collections.abc.Sequence`` (slices are lists) over the core's
+    compact list, which stores each reason once, so that an upload
+    of millions of bad lines does not become millions of Python objects."""
+
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: int, /) -> tuple[int, str]: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> list[tuple[int, str]]: ...
+    def count(self, value: object) -> int: ...
+    def index(self, value: object, start: int = 0, stop: int | None = None) -> int: ...
 
 @final
 class UploadParser:

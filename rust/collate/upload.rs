@@ -7,7 +7,7 @@
 //! reported with their line numbers instead of failing the whole upload.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use blake2::digest::consts::U16;
@@ -127,6 +127,84 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// The rejected lines of an upload, held compactly: 64 MB of tiny bad lines
+/// are twenty million rejections, nearly all for a few reasons. Each reason
+/// is stored once, and consecutive lines rejected for the same reason as one
+/// run, so that the list stays small next to the upload.
+#[derive(Debug, Default)]
+pub struct RejectedLines {
+    runs: Vec<RejectedRun>,
+    reasons: Vec<String>,
+    reason_ids: HashMap<String, u32>,
+    len: usize,
+}
+
+#[derive(Debug)]
+struct RejectedRun {
+    /// How many rejected lines come before the run.
+    position: usize,
+    first_line: usize,
+    count: usize,
+    reason: u32,
+}
+
+impl RejectedLines {
+    fn push(&mut self, Rejected { line_num, reason }: Rejected) {
+        let id = match self.reason_ids.get(&reason) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.reasons.len()).expect("fewer reasons than lines");
+                self.reasons.push(reason.clone());
+                self.reason_ids.insert(reason, id);
+                id
+            }
+        };
+        self.len += 1;
+        if let Some(run) = self.runs.last_mut() {
+            if run.reason == id && run.first_line + run.count == line_num {
+                run.count += 1;
+                return;
+            }
+        }
+        self.runs.push(RejectedRun {
+            position: self.len - 1,
+            first_line: line_num,
+            count: 1,
+            reason: id,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `index`-th rejected line (in line order) and its reason.
+    pub fn get(&self, index: usize) -> Option<(usize, &str)> {
+        let run = &self.runs[self
+            .runs
+            .partition_point(|run| run.position <= index)
+            .checked_sub(1)?];
+        let offset = index - run.position;
+        (offset < run.count).then(|| {
+            (
+                run.first_line + offset,
+                self.reasons[run.reason as usize].as_str(),
+            )
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.runs.iter().flat_map(|run| {
+            let reason = self.reasons[run.reason as usize].as_str();
+            (run.first_line..run.first_line + run.count).map(move |line| (line, reason))
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Parsed {
     pub header: Header,
@@ -136,7 +214,7 @@ pub struct Parsed {
     pub records: usize,
     /// Records dropped because an earlier line of the upload had the same identity.
     pub duplicates: usize,
-    pub rejected: Vec<Rejected>,
+    pub rejected: RejectedLines,
 }
 
 fn malformed(reason: impl Into<String>) -> Error {
@@ -202,7 +280,8 @@ impl UploadParser {
             .into_iter()
             .map(|(name, kind)| Column::new(name, kind))
             .collect();
-        let (mut records, mut duplicates, mut rejected) = (0, 0, Vec::new());
+        let (mut records, mut duplicates) = (0, 0);
+        let mut rejected = RejectedLines::default();
         let mut seen = HashSet::new();
         let mut batch: Vec<(usize, &str)> = Vec::with_capacity(BATCH_LINES);
         loop {
@@ -452,10 +531,9 @@ fn clean_chunk(lines: &[(usize, &str)], spec: &LogSpec, known: bool) -> Vec<Clea
 
 fn push_field(out: &mut Vec<u8>, name: &str, value: &impl serde::Serialize) {
     out.push(if out.is_empty() { b'{' } else { b',' });
-    // Strings and JSON values always serialise into a Vec.
-    serde_json::to_writer(&mut *out, name).expect("in-memory JSON");
+    write_json(name, out);
     out.push(b':');
-    serde_json::to_writer(&mut *out, value).expect("in-memory JSON");
+    write_json(value, out);
 }
 
 fn clean_record(
@@ -492,30 +570,31 @@ fn clean_record(
     }
     let extra = (!fields.is_empty()).then(|| canonical_json(&Value::Object(fields)));
 
-    let identity = if known_type {
-        let mut text = String::from("[");
+    let key = if known_type {
+        let mut text = vec![b'['];
         for (i, name) in spec.identity.iter().enumerate() {
             let position = spec.fields.iter().position(|(field, _)| field == name);
             match position.map(|at| &values[at]) {
                 Some(value) if !value.is_null() => {
                     if i > 0 {
-                        text.push(',');
+                        text.push(b',');
                     }
                     write_canonical(value, &mut text);
                 }
                 _ => return Err(format!("missing identity field {name:?}")),
             }
         }
-        text.push(']');
-        text
+        text.push(b']');
+        short_hash(&[&text])
     } else {
-        extra.clone().unwrap_or_else(|| "{}".into())
+        // The whole record, hashed without a copy of what may be megabytes.
+        short_hash(&[extra.as_deref().unwrap_or("{}").as_bytes()])
     };
     // Equal records give equal bytes: the known fields as written (values
     // canonical) plus the extras.
     let content_hash = short_hash(&[&written, extra.as_deref().unwrap_or("").as_bytes()]);
     Ok(CleanRecord {
-        key: short_hash(&[identity.as_bytes()]),
+        key,
         values,
         extra,
         content_hash,
@@ -560,39 +639,45 @@ fn hex(hash: &RecordHash) -> String {
 /// Compact JSON with object keys sorted at every level, so equal records give
 /// equal text whatever order the phone wrote their fields in.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Writes straight into `out`: a string value can be most of a record of
+/// megabytes, and a copy of it per level would double the parse's memory.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(fields) => {
             let mut names: Vec<&String> = fields.keys().collect();
             names.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, name) in names.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(name.clone()).to_string());
-                out.push(':');
+                write_json(name, out);
+                out.push(b':');
                 write_canonical(&fields[name], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_json(scalar, out),
     }
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("in-memory JSON");
 }
 
 #[cfg(test)]
@@ -748,11 +833,7 @@ mod tests {
         );
         let parsed = parse(text.as_bytes(), &sms_specs()).unwrap();
         assert_eq!(parsed.records, 1);
-        let reasons: Vec<_> = parsed
-            .rejected
-            .iter()
-            .map(|r| (r.line_num, r.reason.as_str()))
-            .collect();
+        let reasons: Vec<_> = parsed.rejected.iter().collect();
         assert_eq!(reasons[0], (2, "not a JSON object"));
         assert_eq!(
             reasons[1],
@@ -801,11 +882,7 @@ mod tests {
             "{HEADER}\n{{\"address\":\"a\",\"date\":1,\"type\":1,\"body\":\"x\",\"date\":2}}\n{{\"address\":\"b\",\"date\":1,\"type\":1,\"body\":\"x\",\"z\":[{{\"k\":1,\"k\":1}}]}}\n{{\"address\":\"c\",\"date\":1,\"type\":1,\"body\":\"x\",\"z\":{{\"k\":1,\"j\":{{\"k\":2}}}}}}\n"
         );
         let parsed = parse(text.as_bytes(), &sms_specs()).unwrap();
-        let reasons: Vec<_> = parsed
-            .rejected
-            .iter()
-            .map(|r| (r.line_num, r.reason.as_str()))
-            .collect();
+        let reasons: Vec<_> = parsed.rejected.iter().collect();
         assert_eq!(
             reasons,
             [
@@ -863,5 +940,26 @@ mod tests {
             .map(|r| r["line_num"].as_u64().unwrap())
             .collect();
         assert_eq!(line_nums, (2..1002).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn rejected_lines_keep_each_reason_once_and_runs_whole() {
+        let mut rejected = RejectedLines::default();
+        for (line_num, reason) in [(2, "a"), (3, "a"), (4, "b"), (6, "b"), (7, "a"), (8, "a")] {
+            rejected.push(Rejected {
+                line_num,
+                reason: reason.into(),
+            });
+        }
+        let all = [(2, "a"), (3, "a"), (4, "b"), (6, "b"), (7, "a"), (8, "a")];
+        assert_eq!(rejected.iter().collect::<Vec<_>>(), all);
+        assert_eq!(
+            (0..7).map(|i| rejected.get(i)).collect::<Vec<_>>(),
+            all.map(Some).into_iter().chain([None]).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            (rejected.len(), rejected.runs.len(), rejected.reasons.len()),
+            (6, 4, 2)
+        );
     }
 }

@@ -312,8 +312,27 @@ def test_a_region_closes_on_a_later_line_even_when_one_pattern_opens_and_closes_
         ("[[rule]]\nname = 'a'\npatern = 'x'\n", "unknown field `patern`"),
         ("[[rule]]\nname = 'a'\n", "missing field `pattern`"),
         ("[[rule]\nname = 'a'\n", "invalid ruleset"),
+        ("[[rule]]\nname = 'any'\npattern = 'x*'\n", 'rule 0 ("any"): "x*" matches every line'),
+        (
+            "[[rule]]\nname = 'a'\npattern = 'x'\n[ignore]\nlines = ['']\n",
+            'ignore.lines[0]: "" would drop every line',
+        ),
+        ("[ignore]\nlines = ['^skip']\n", "no rules"),
+        ("[[rule]]\nname = ' '\npattern = 'x'\n", "rule 0 has an empty name"),
     ],
-    ids=["unclosed-group", "look-ahead", "bad-range", "ignore-pattern", "typo", "missing", "toml"],
+    ids=[
+        "unclosed-group",
+        "look-ahead",
+        "bad-range",
+        "ignore-pattern",
+        "typo",
+        "missing",
+        "toml",
+        "every-line",
+        "drops-every-line",
+        "no-rules",
+        "empty-name",
+    ],
 )
 def test_bad_ruleset_is_a_one_line_value_error_naming_the_culprit(toml: str, expected: str) -> None:
     with pytest.raises(ValueError, match=r"^invalid ruleset") as caught:

@@ -68,7 +68,6 @@ fn decompress_streaming(data: &[u8], limit: usize) -> Result<Vec<u8>> {
             let read = match member.read(&mut chunk) {
                 Ok(0) => break,
                 Ok(read) => read,
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(Error::Gzip(gzip_reason(&err))),
             };
             if read > limit - out.len() {
@@ -142,12 +141,12 @@ enum FastPath {
     Stream,
 }
 
-/// The common case, one gzip member, decompressed by libdeflate in one call: about twice as fast as
-/// streaming. libdeflate needs the whole output buffer up front; its size
-/// comes from the trailer, which is only a hint (it is the last member's size
-/// modulo 4 GiB, and anyone can write it), so the buffer is never larger than
-/// the ceiling, and output that does not fit goes to the streaming decoder,
-/// or is `TooLarge` when the buffer was the ceiling.
+/// The common case, one gzip member, decompressed by libdeflate in one call:
+/// about twice as fast as streaming. libdeflate needs the whole output buffer
+/// up front; its size comes from the trailer, which is only a hint (it is the
+/// last member's size modulo 4 GiB, and anyone can write it), so the buffer
+/// is never larger than the ceiling, and output that does not fit goes to the
+/// streaming decoder, or is `TooLarge` when the buffer was the ceiling.
 fn decompress_single_member(data: &[u8], limit: usize) -> FastPath {
     let Some(claimed) = data
         .len()

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use blake2::digest::consts::U16;
 use blake2::{Blake2b, Digest};
@@ -134,8 +135,10 @@ pub struct Rejected {
 #[derive(Debug, Default)]
 pub struct RejectedLines {
     runs: Vec<RejectedRun>,
-    reasons: Vec<String>,
-    reason_ids: HashMap<String, u32>,
+    /// Shared with `reason_ids`: a reason can name a field of the record, so
+    /// there may be as many as lines.
+    reasons: Vec<Arc<str>>,
+    reason_ids: HashMap<Arc<str>, u32>,
     len: usize,
 }
 
@@ -150,11 +153,13 @@ struct RejectedRun {
 
 impl RejectedLines {
     fn push(&mut self, Rejected { line_num, reason }: Rejected) {
-        let id = match self.reason_ids.get(&reason) {
+        let id = match self.reason_ids.get(reason.as_str()) {
             Some(&id) => id,
             None => {
-                let id = u32::try_from(self.reasons.len()).expect("fewer reasons than lines");
-                self.reasons.push(reason.clone());
+                let id = u32::try_from(self.reasons.len())
+                    .expect("fewer than 2^32 reasons: each is a line of the upload");
+                let reason: Arc<str> = reason.into();
+                self.reasons.push(Arc::clone(&reason));
                 self.reason_ids.insert(reason, id);
                 id
             }
@@ -189,17 +194,12 @@ impl RejectedLines {
             .partition_point(|run| run.position <= index)
             .checked_sub(1)?];
         let offset = index - run.position;
-        (offset < run.count).then(|| {
-            (
-                run.first_line + offset,
-                self.reasons[run.reason as usize].as_str(),
-            )
-        })
+        (offset < run.count).then(|| (run.first_line + offset, &*self.reasons[run.reason as usize]))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (usize, &str)> {
         self.runs.iter().flat_map(|run| {
-            let reason = self.reasons[run.reason as usize].as_str();
+            let reason = &*self.reasons[run.reason as usize];
             (run.first_line..run.first_line + run.count).map(move |line| (line, reason))
         })
     }

@@ -6,10 +6,11 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
+    PyFileNotFoundError, PyIndexError, PyMemoryError, PyOSError, PyPermissionError, PyTypeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PySlice, PyString, PyTuple};
 
 use std::collections::BTreeMap;
 
@@ -19,17 +20,18 @@ use crate::classify::{lint, naive, prefilter, ruleset};
 use crate::collate::columns::{Column, FieldKind, Strings, Values};
 use crate::collate::upload;
 use crate::config::DEFAULT_CONTEXT_DEPTH;
-use crate::decode::decode_text;
+use crate::decode::{check_limit, decode_text};
 use crate::error::Error;
 
 /// The packaged default ruleset, compiled into the module so that loading it
 /// needs no file access at cold start.
 const DEFAULT_RULESET: &str = include_str!("../python/logsorter/ruleset.toml");
 
-// Input that cannot be read, and rulesets that do not load; both subclass
-// `ValueError`, which callers caught before these existed. Their docs are in
-// `_core.pyi`.
+// Input that cannot be read, input over the caller's size ceiling, and
+// rulesets that do not load; all subclass `ValueError`, which callers caught
+// before these existed. Their docs are in `_core.pyi`.
 pyo3::create_exception!(logsorter._core, CorruptInputError, PyValueError);
+pyo3::create_exception!(logsorter._core, InputTooLargeError, PyValueError);
 pyo3::create_exception!(logsorter._core, RuleSetError, PyValueError);
 
 impl From<Error> for PyErr {
@@ -42,6 +44,8 @@ impl From<Error> for PyErr {
                 _ => PyOSError::new_err(message),
             },
             Error::Gzip(_) | Error::MalformedUpload(_) => CorruptInputError::new_err(message),
+            Error::TooLarge { .. } => InputTooLargeError::new_err(message),
+            Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
             Error::RuleSetSyntax(_) | Error::BadPattern { .. } | Error::TooBig(_) => {
                 RuleSetError::new_err(message)
             }
@@ -69,10 +73,11 @@ impl<'py> LogInput<'py> {
         }
     }
 
-    fn text(&self) -> Result<Cow<'py, str>, Error> {
+    /// The text, at most `max_bytes` long (decompressed, for gzip).
+    fn text(&self, max_bytes: Option<usize>) -> Result<Cow<'py, str>, Error> {
         match *self {
-            Self::Bytes(bytes) => decode_text(bytes),
-            Self::Text(text) => Ok(Cow::Borrowed(text)),
+            Self::Bytes(bytes) => decode_text(bytes, max_bytes),
+            Self::Text(text) => check_limit(text.len(), max_bytes).map(|()| Cow::Borrowed(text)),
         }
     }
 }
@@ -82,10 +87,11 @@ impl<'py> LogInput<'py> {
 fn with_log_text<T: Send>(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
+    max_bytes: Option<usize>,
     work: impl FnOnce(&str) -> T + Send,
 ) -> PyResult<T> {
     let input = LogInput::extract(data)?;
-    Ok(py.detach(|| input.text().map(|text| work(&text)))?)
+    Ok(py.detach(|| input.text(max_bytes).map(|text| work(&text)))?)
 }
 
 /// `threads` unset: the process's setting (`LOGSORTER_THREADS` or the cores).
@@ -123,30 +129,34 @@ impl RuleSet {
         Self::from_toml(py, DEFAULT_RULESET)
     }
 
-    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None))]
     fn classify(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
         context_depth: usize,
         threads: Option<usize>,
+        max_bytes: Option<usize>,
     ) -> PyResult<Option<Match>> {
         let options = options(context_depth, threads);
-        let verdict = with_log_text(py, data, |text| self.inner.classify(text, options))?;
+        let verdict = with_log_text(py, data, max_bytes, |text| {
+            self.inner.classify(text, options)
+        })?;
         Ok(verdict.map(Match::from))
     }
 
     // Every rule's last match; the Python name is public API.
-    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None))]
     fn classify_all(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
         context_depth: usize,
         threads: Option<usize>,
+        max_bytes: Option<usize>,
     ) -> PyResult<Vec<Match>> {
         let options = options(context_depth, threads);
-        let verdicts = with_log_text(py, data, |text| {
+        let verdicts = with_log_text(py, data, max_bytes, |text| {
             self.inner.last_match_per_rule(text, options)
         })?;
         Ok(verdicts.into_iter().map(Match::from).collect())
@@ -185,14 +195,15 @@ impl RuleSet {
 /// The naive scan (every rule over every line), kept as a baseline for
 /// benchmarks and as an oracle for differential tests.
 #[pyfunction]
-#[pyo3(signature = (ruleset, data, context_depth = DEFAULT_CONTEXT_DEPTH))]
+#[pyo3(signature = (ruleset, data, context_depth = DEFAULT_CONTEXT_DEPTH, *, max_bytes = None))]
 pub fn naive_classify(
     py: Python<'_>,
     ruleset: &RuleSet,
     data: &Bound<'_, PyAny>,
     context_depth: usize,
+    max_bytes: Option<usize>,
 ) -> PyResult<Option<Match>> {
-    let verdict = with_log_text(py, data, |text| {
+    let verdict = with_log_text(py, data, max_bytes, |text| {
         naive::classify(ruleset.inner.ruleset(), text, context_depth)
     })?;
     Ok(verdict.map(Match::from))
@@ -292,8 +303,14 @@ impl UploadParser {
         arrow_schema(&pa, &self.inner.columns(log_type))
     }
 
-    fn parse(&self, py: Python<'_>, data: &[u8]) -> PyResult<ParsedUpload> {
-        let parsed = py.detach(|| self.inner.parse(data))?;
+    #[pyo3(signature = (data, max_bytes = None))]
+    fn parse(
+        &self,
+        py: Python<'_>,
+        data: &[u8],
+        max_bytes: Option<usize>,
+    ) -> PyResult<ParsedUpload> {
+        let parsed = py.detach(|| self.inner.parse(data, max_bytes))?;
         let pa = py.import("pyarrow")?;
         let layout: Vec<(&str, FieldKind)> = parsed
             .columns
@@ -317,11 +334,12 @@ impl UploadParser {
             table: table.unbind(),
             records: parsed.records,
             duplicates: parsed.duplicates,
-            rejected: parsed
-                .rejected
-                .into_iter()
-                .map(|r| (r.line_num, r.reason))
-                .collect(),
+            rejected: Py::new(
+                py,
+                RejectedLines {
+                    inner: parsed.rejected,
+                },
+            )?,
         })
     }
 }
@@ -334,7 +352,89 @@ pub struct ParsedUpload {
     table: Py<PyAny>,
     records: usize,
     duplicates: usize,
-    rejected: Vec<(usize, String)>,
+    rejected: Py<RejectedLines>,
+}
+
+/// `(line_num, reason)` of each rejected line, as a read-only sequence over
+/// the core's compact list: tens of millions of Python tuples would take
+/// gigabytes, while callers read the count and a few of them.
+#[pyclass(module = "logsorter._core", frozen, sequence)]
+pub struct RejectedLines {
+    inner: upload::RejectedLines,
+}
+
+#[pymethods]
+impl RejectedLines {
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __getitem__<'py>(&self, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = index.py();
+        let len = self.inner.len();
+        let at = |position: usize| self.inner.get(position).expect("position within len");
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let range = slice.indices(isize::try_from(len)?)?;
+            let positions = (0..range.slicelength).map(|i| range.start + range.step * i as isize);
+            let items = positions.map(|position| at(position as usize));
+            return Ok(PyList::new(py, items)?.into_any());
+        }
+        let index: isize = index.extract()?;
+        let position = if index < 0 {
+            index.checked_add_unsigned(len)
+        } else {
+            Some(index)
+        };
+        match position
+            .and_then(|p| usize::try_from(p).ok())
+            .filter(|&p| p < len)
+        {
+            Some(position) => Ok(at(position).into_pyobject(py)?.into_any()),
+            None => Err(PyIndexError::new_err("rejected line index out of range")),
+        }
+    }
+
+    /// `Sequence.count`: `collections.abc.Sequence` lists this class, so it
+    /// has that interface whole.
+    fn count(&self, value: &Bound<'_, PyAny>) -> usize {
+        let Ok((line, reason)) = value.extract::<(usize, String)>() else {
+            return 0;
+        };
+        self.inner
+            .iter()
+            .filter(|&item| item == (line, &reason))
+            .count()
+    }
+
+    /// `Sequence.index`: the first position of `value` in `start..stop`
+    /// (negative: from the end).
+    #[pyo3(signature = (value, start = 0, stop = None))]
+    fn index(
+        &self,
+        value: &Bound<'_, PyAny>,
+        start: isize,
+        stop: Option<isize>,
+    ) -> PyResult<usize> {
+        let len = self.inner.len();
+        let bound = |at: isize| match usize::try_from(at) {
+            Ok(at) => at.min(len),
+            Err(_) => len.saturating_sub(at.unsigned_abs()),
+        };
+        let (start, stop) = (bound(start), stop.map_or(len, bound));
+        value
+            .extract::<(usize, String)>()
+            .ok()
+            .and_then(|(line, reason)| {
+                let mut window = self.inner.iter().take(stop).skip(start);
+                window.position(|item| item == (line, &reason))
+            })
+            .map(|offset| start + offset)
+            .ok_or_else(|| PyValueError::new_err("not a rejected line"))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<{} rejected lines>", self.inner.len())
+    }
 }
 
 fn arrow_type<'py>(pa: &Bound<'py, PyModule>, kind: FieldKind) -> PyResult<Bound<'py, PyAny>> {

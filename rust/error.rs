@@ -1,6 +1,6 @@
 //! The one error type of the core. The Python binding maps each variant onto
-//! an exception: `RuleSetError` and `CorruptInputError` (both `ValueError`s)
-//! or the `OSError` that fits.
+//! an exception: `RuleSetError`, `CorruptInputError` and `InputTooLargeError`
+//! (all `ValueError`s), `MemoryError`, or the `OSError` that fits.
 
 use std::fmt;
 
@@ -9,6 +9,12 @@ pub enum Error {
     /// The input claimed to be gzip but could not be decompressed.
     #[error("corrupt gzip input: {0}")]
     Gzip(String),
+    /// The input, once decompressed, is longer than the caller's ceiling.
+    #[error("the input is larger than the limit of {} when decompressed", Size(*limit))]
+    TooLarge { limit: usize },
+    /// A buffer for the input could not be allocated.
+    #[error("cannot allocate {bytes} bytes for the decompressed input")]
+    OutOfMemory { bytes: usize },
     /// A whole upload cannot be collated (no header, an invalid header, corrupt
     /// gzip): a retry cannot help.
     #[error("malformed upload: {0}")]
@@ -61,6 +67,20 @@ impl fmt::Display for PatternSource {
         match self {
             Self::Rule { index, name } => write!(f, "rule {index} ({name:?})"),
             Self::Ignore { key, index } => write!(f, "ignore.{key}[{index}]"),
+        }
+    }
+}
+
+/// A byte count as a user sets it: whole megabytes (MiB) as `N MB`, anything
+/// else in bytes.
+struct Size(usize);
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MB: usize = 1 << 20;
+        match self.0 {
+            bytes if bytes >= MB && bytes % MB == 0 => write!(f, "{} MB", bytes / MB),
+            bytes => write!(f, "{bytes} bytes"),
         }
     }
 }

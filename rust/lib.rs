@@ -19,16 +19,18 @@ mod _core {
         lint_rules, naive_classify, normalize_line, required_literals, Match, RuleSet,
     };
     #[pymodule_export]
-    use crate::binding::{CorruptInputError, RuleSetError};
+    use crate::binding::{CorruptInputError, InputTooLargeError, RuleSetError};
     #[pymodule_export]
-    use crate::binding::{ParsedUpload, UploadParser};
+    use crate::binding::{ParsedUpload, RejectedLines, UploadParser};
 
     #[pymodule_export]
     const DEFAULT_CONTEXT_DEPTH: usize = crate::config::DEFAULT_CONTEXT_DEPTH;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
-        use pyo3::types::PyModuleMethods;
+        use pyo3::types::{PyAnyMethods, PyModuleMethods};
+        let sequence = m.py().import("collections.abc")?.getattr("Sequence")?;
+        sequence.call_method1("register", (m.getattr("RejectedLines")?,))?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }

@@ -68,11 +68,23 @@ def test_warnings_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert out[2].endswith(": 0 errors, 2 warnings")
 
 
+def test_a_rule_for_empty_lines_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = check(tmp_path, rules(("blank", r"^\s*$"), ("w", "^x12")))
+    assert main(["rules", "check", "--ruleset", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("rule 0 (blank): matches-empty-line: it matches empty lines")
+    assert out[-1].endswith(": 0 errors, 3 warnings")  # and no-literal, class-matches-newline
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
         (rules(("ok", "^x"), ("broken", "a(b")), 'rule 1 ("broken"): unclosed group'),
         ("[[rule]]\nname = 'a'\npatern = 'x'\n", "unknown field `patern`"),
+        (rules(("ok", "^x"), ("all", ".*")), 'rule 1 ("all"): ".*" matches every line'),
+        ("# no rules yet\n", "no rules"),
     ],
 )
 def test_ruleset_that_does_not_load_exits_2_with_one_line(

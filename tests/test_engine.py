@@ -161,7 +161,7 @@ def test_digest_ignores_comments_quoting_and_layout() -> None:
     "edited",
     [
         "[[rule]]\nname = 'b'\npattern = 'x+'\n",
-        "[[rule]]\nname = 'a'\npattern = 'x*'\n",
+        "[[rule]]\nname = 'a'\npattern = 'x{2,}'\n",
         "[[rule]]\nname = 'a'\npattern = 'x+'\n[[rule]]\nname = 'c'\npattern = 'y'\n",
         "[[rule]]\nname = 'a'\npattern = 'x+'\n[ignore]\nlines = []\n",
         "[[rule]]\nname = 'a'\npattern = 'x+'\n[ignore]\nregions = []\n",
@@ -215,12 +215,12 @@ def test_invalid_utf8_is_replaced_not_rejected() -> None:
 
 
 def test_empty_input_matches_nothing(ruleset: RuleSet) -> None:
-    anything = RuleSet.from_toml("[[rule]]\nname = 'any'\npattern = ''\n")
+    empty_lines = RuleSet.from_toml("[[rule]]\nname = 'empty'\npattern = '^$'\n")
     assert ruleset.classify(b"") is None
     assert ruleset.classify("") is None
-    assert anything.classify(b"") is None
-    assert anything.classify_all(gzip.compress(b"")) == []
-    empty_line = anything.classify("\n")
+    assert empty_lines.classify(b"") is None
+    assert empty_lines.classify_all(gzip.compress(b"")) == []
+    empty_line = empty_lines.classify("\n")
     assert empty_line is not None
     assert (empty_line.line_num, empty_line.line) == (1, "")
 
@@ -308,12 +308,31 @@ def test_a_region_closes_on_a_later_line_even_when_one_pattern_opens_and_closes_
         ),
         ("[[rule]]\nname = 'look'\npattern = 'a(?=b)'\n", 'rule 0 ("look")'),
         ("[[rule]]\nname = 'class'\npattern = '[z-a]'\n", 'rule 0 ("class")'),
-        ("[ignore]\nlines = ['(']\n", "ignore.lines[0]"),
+        ("[[rule]]\nname = 'a'\npattern = 'x'\n[ignore]\nlines = ['(']\n", "ignore.lines[0]"),
         ("[[rule]]\nname = 'a'\npatern = 'x'\n", "unknown field `patern`"),
         ("[[rule]]\nname = 'a'\n", "missing field `pattern`"),
         ("[[rule]\nname = 'a'\n", "invalid ruleset"),
+        ("[[rule]]\nname = 'any'\npattern = 'x*'\n", 'rule 0 ("any"): "x*" matches every line'),
+        (
+            "[[rule]]\nname = 'a'\npattern = 'x'\n[ignore]\nlines = ['']\n",
+            'ignore.lines[0]: "" would drop every line',
+        ),
+        ("[ignore]\nlines = ['^skip']\n", "no rules"),
+        ("[[rule]]\nname = ' '\npattern = 'x'\n", "rule 0 has an empty name"),
     ],
-    ids=["unclosed-group", "look-ahead", "bad-range", "ignore-pattern", "typo", "missing", "toml"],
+    ids=[
+        "unclosed-group",
+        "look-ahead",
+        "bad-range",
+        "ignore-pattern",
+        "typo",
+        "missing",
+        "toml",
+        "every-line",
+        "drops-every-line",
+        "no-rules",
+        "empty-name",
+    ],
 )
 def test_bad_ruleset_is_a_one_line_value_error_naming_the_culprit(toml: str, expected: str) -> None:
     with pytest.raises(ValueError, match=r"^invalid ruleset") as caught:

@@ -151,8 +151,14 @@ PATTERN_ATOMS = [
     "(?i:error)",
     "(?i:failed)",
 ]
-#: Patterns that match empty lines, or every line.
-DEGENERATE_PATTERNS = ["^$", "", "^", "$", r"^\s*$", "(x)?"]
+#: Patterns that match empty lines, or nearly every line (patterns that match
+#: every line do not load).
+DEGENERATE_PATTERNS = ["^$", r"^\s*$", "^(x)?$", r"\b"]
+
+
+def loads(pattern: str) -> bool:
+    """Whether a rule of ``pattern`` loads: it does not match every line."""
+    return all(code != "matches-every-line" for _, _, code, _ in _core.lint_rules([("r", pattern)]))
 
 
 @st.composite
@@ -187,8 +193,9 @@ def rulesets(draw: st.DrawFn) -> str:
         st.lists(
             st.tuples(
                 st.sampled_from(["a", "b", "c", "d"]),
-                st.one_of(patterns(), st.sampled_from(DEGENERATE_PATTERNS)),
+                st.one_of(patterns().filter(loads), st.sampled_from(DEGENERATE_PATTERNS)),
             ),
+            min_size=1,
             max_size=6,
         )
     )

@@ -2,7 +2,14 @@
 
 from importlib.resources import files
 
-from logsorter._core import CorruptInputError, Match, RuleSet, RuleSetError, __version__
+from logsorter._core import (
+    CorruptInputError,
+    InputTooLargeError,
+    Match,
+    RuleSet,
+    RuleSetError,
+    __version__,
+)
 
 #: The default ruleset shipped with the package (``RuleSet.default()`` compiles
 #: the same text, embedded in the native module).
@@ -11,6 +18,7 @@ DEFAULT_RULESET_PATH = str(files(__name__) / "ruleset.toml")
 __all__ = [
     "DEFAULT_RULESET_PATH",
     "CorruptInputError",
+    "InputTooLargeError",
     "Match",
     "RuleSet",
     "RuleSetError",

@@ -1,15 +1,18 @@
 """The native core of logsorter (Rust). Import from ``logsorter`` instead."""
 
+from collections.abc import Sequence
 from os import PathLike
-from typing import Any, ClassVar, Final, Self, final
+from typing import Any, ClassVar, Final, Self, final, overload
 
 import pyarrow as pa
 
 __all__ = [
     "DEFAULT_CONTEXT_DEPTH",
     "CorruptInputError",
+    "InputTooLargeError",
     "Match",
     "ParsedUpload",
+    "RejectedLines",
     "RuleSet",
     "RuleSetError",
     "UploadParser",
@@ -31,10 +34,19 @@ class CorruptInputError(ValueError):
     that is malformed as a whole (no header, an invalid header). A retry with
     the same bytes cannot succeed."""
 
+class InputTooLargeError(ValueError):
+    """Input longer than the ``max_bytes`` ceiling the caller set, counted
+    after gzip decompression (plain input: its own length). Decompression
+    stops as soon as the output passes the ceiling, so a small gzip that
+    expands to gigabytes fails fast and within memory. The message names the
+    limit, in MB (2**20 bytes) when it is a whole number of them. Without a
+    ceiling, input too large for memory raises ``MemoryError`` instead."""
+
 class RuleSetError(ValueError):
-    """A ruleset that does not load: invalid TOML or an unexpected shape, a
-    pattern that does not parse (named by rule index and name, or ignore
-    key), or rules too large to compile. The message is one line."""
+    """A ruleset that does not load: invalid TOML or an unexpected shape, no
+    rule at all, a rule with an empty name, a pattern that does not parse or
+    that matches every line (named by rule index and name, or ignore key),
+    or rules too large to compile. The message is one line."""
 
 @final
 class Match:
@@ -83,19 +95,31 @@ class RuleSet:
     def default() -> RuleSet:
         """The ruleset packaged with logsorter."""
     def classify(
-        self, data: bytes | str, context_depth: int = ..., *, threads: int | None = None
+        self,
+        data: bytes | str,
+        context_depth: int = ...,
+        *,
+        threads: int | None = None,
+        max_bytes: int | None = None,
     ) -> Match | None:
         """Classify a log: the highest-priority rule that matches any kept line,
         at the last line it matches, or ``None``. The match carries at most
         ``context_depth`` (default ``DEFAULT_CONTEXT_DEPTH``) lines of context.
 
         ``bytes`` starting with the gzip magic are decompressed; invalid UTF-8
-        is replaced. Raises ``CorruptInputError`` for corrupt gzip. Releases
-        the GIL. A large log is searched on up to ``threads`` threads (unset:
+        is replaced. Raises ``CorruptInputError`` for corrupt gzip, and
+        ``InputTooLargeError`` when the log is longer than ``max_bytes``
+        (decompressed; ``None``: no ceiling). Releases the GIL. A large log
+        is searched on up to ``threads`` threads (unset:
         ``LOGSORTER_THREADS``, read once per process, else the cores).
         """
     def classify_all(
-        self, data: bytes | str, context_depth: int = ..., *, threads: int | None = None
+        self,
+        data: bytes | str,
+        context_depth: int = ...,
+        *,
+        threads: int | None = None,
+        max_bytes: int | None = None,
     ) -> list[Match]:
         """Every rule's last match, in priority order."""
     @property
@@ -107,7 +131,9 @@ class RuleSet:
         """``(name, pattern)`` of each rule, in priority order."""
     def __len__(self) -> int: ...
 
-def naive_classify(ruleset: RuleSet, data: bytes | str, context_depth: int = ...) -> Match | None:
+def naive_classify(
+    ruleset: RuleSet, data: bytes | str, context_depth: int = ..., *, max_bytes: int | None = None
+) -> Match | None:
     """The same verdict as ``ruleset.classify`` by the naive method (every rule
     walks every line, last first). A baseline for benchmarks and an oracle for
     tests; not for production use."""
@@ -136,8 +162,23 @@ class ParsedUpload:
     def duplicates(self) -> int:
         """Records dropped because an earlier line had the same identity."""
     @property
-    def rejected(self) -> list[tuple[int, str]]:
+    def rejected(self) -> RejectedLines:
         """``(line_num, reason)`` of each record that was not accepted."""
+
+@final
+class RejectedLines(Sequence[tuple[int, str]]):
+    """``(line_num, reason)`` of each rejected record, in line order: a
+    read-only ``collections.abc.Sequence`` (slices are lists) over the core's
+    compact list, which stores each reason once, so that an upload
+    of millions of bad lines does not become millions of Python objects."""
+
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: int, /) -> tuple[int, str]: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> list[tuple[int, str]]: ...
+    def count(self, value: object) -> int: ...
+    def index(self, value: object, start: int = 0, stop: int | None = None) -> int: ...
 
 @final
 class UploadParser:
@@ -160,11 +201,14 @@ class UploadParser:
     def __new__(cls, specs: dict[str, tuple[list[tuple[str, str]], list[str]]]) -> Self: ...
     def schema(self, log_type: str) -> pa.Schema:
         """The pyarrow schema of a parsed upload of ``log_type``."""
-    def parse(self, data: bytes) -> ParsedUpload:
+    def parse(self, data: bytes, max_bytes: int | None = None) -> ParsedUpload:
         """Parse an upload. Raises ``CorruptInputError`` when it cannot be
-        read as a whole (corrupt gzip, missing or invalid header); records
-        that cannot be accepted are listed in ``rejected`` instead. Releases
-        the GIL while parsing."""
+        read as a whole (corrupt gzip, missing or invalid header, a header
+        that names a field twice), and ``InputTooLargeError`` when it is
+        longer than ``max_bytes`` decompressed (``None``: no ceiling);
+        records that cannot be accepted (a field named twice at any depth
+        among them) are listed in ``rejected`` instead. Releases the GIL
+        while parsing."""
 
 def normalize_line(line: str) -> str:
     """The first line of ``line`` as the engine reads it: without the GitHub
@@ -175,8 +219,9 @@ def lint_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str, str]]:
     """Static checks of ``(name, pattern)`` rules in priority order, as
     ``(rule index, severity, code, message)`` tuples in rule order. Severity is
     ``"error"`` (invalid pattern, duplicate pattern, rule shadowed by an earlier
-    one) or ``"warning"`` (duplicate name, no literal text, a class that
-    includes a line break)."""
+    one, a pattern that matches every line) or ``"warning"`` (duplicate name,
+    a pattern that matches empty lines, no literal text, a class that includes
+    a line break)."""
 
 def required_literals(pattern: str) -> list[bytes] | None:
     """The literals the engine searches for to find the lines ``pattern`` may

@@ -6,7 +6,7 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use super::prefilter::{line_literals, MIN_LITERAL_LEN};
-use super::ruleset::parse_pattern;
+use super::ruleset::{empty_matches, parse_pattern};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -79,6 +79,20 @@ pub fn lint_rules(rules: &[(String, String)]) -> Vec<Finding> {
                 Severity::Error,
                 "shadowed",
                 format!("every line it matches also matches rule {first} ({first_name}, {broader:?}), which comes first"),
+            );
+        }
+        let empty = empty_matches(&hir);
+        if empty.on_every_line() {
+            report(
+                Severity::Error,
+                "matches-every-line",
+                "it matches the empty string on any line, so it is the verdict of every log it reaches".into(),
+            );
+        } else if empty.on_empty_line {
+            report(
+                Severity::Warning,
+                "matches-empty-line",
+                "it matches empty lines: the last empty line of a log is the verdict unless an earlier rule matches".into(),
             );
         }
         if line_literals(&hir).is_none() {
@@ -334,5 +348,22 @@ mod tests {
             (findings[0].code, findings[0].severity),
             ("duplicate-name", Severity::Warning)
         );
+    }
+
+    #[test]
+    fn matching_every_line_is_an_error_and_empty_lines_a_warning() {
+        assert_eq!(
+            lint(&[("a", "x*")]),
+            [(0, "matches-every-line"), (0, "no-literal")]
+        );
+        assert_eq!(
+            lint(&[("a", "^$")]),
+            [(0, "matches-empty-line"), (0, "no-literal")]
+        );
+        assert_eq!(
+            lint(&[("a", r"^(?:=+|\s*)$")])[0],
+            (0, "matches-empty-line")
+        );
+        assert_eq!(lint(&[("a", "^error:( .*)?$")]), []);
     }
 }

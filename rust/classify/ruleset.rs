@@ -1,13 +1,14 @@
 //! Loading a ruleset: TOML in, checked rules out, as plain data. Nothing is
 //! classified with a half-loaded ruleset: the first pattern that does not
-//! parse fails the whole load, naming the rule. Compiling the rules into
+//! parse, or that matches every line, fails the whole load, naming the rule. Compiling the rules into
 //! automata is the engine's business (`super::engine::CompiledRuleSet`).
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use regex_syntax::hir::Hir;
+use regex_automata::meta;
+use regex_syntax::hir::{Hir, HirKind};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -97,6 +98,19 @@ impl Pattern {
         &self.hir
     }
 
+    /// `Error::BadPattern` when the pattern matches every line
+    /// (`EmptyMatches::on_every_line`); `what` says what that does, e.g.
+    /// "matches every line".
+    fn reject_if_on_every_line(&self, source: PatternSource, what: &str) -> Result<()> {
+        if empty_matches(&self.hir).on_every_line() {
+            return Err(Error::BadPattern {
+                what: source,
+                reason: format!("{:?} {what}: it matches the empty string", self.text),
+            });
+        }
+        Ok(())
+    }
+
     pub fn regex(&self) -> &Regex {
         // Cannot fail once `CompiledRuleSet::new` accepted the ruleset (the
         // binding holds no other): the pattern parsed at load, and compiling
@@ -166,6 +180,16 @@ impl RuleSet {
     }
 
     fn parse(file: RuleSetFile) -> Result<Self> {
+        if file.rule.is_empty() {
+            return Err(Error::RuleSetSyntax(
+                "no rules: a ruleset needs at least one [[rule]] table".into(),
+            ));
+        }
+        if let Some(index) = file.rule.iter().position(|r| r.name.trim().is_empty()) {
+            return Err(Error::RuleSetSyntax(format!(
+                "rule {index} has an empty name"
+            )));
+        }
         let ignore_line_patterns: Vec<String> = file.ignore.lines.unwrap_or_else(|| {
             DEFAULT_IGNORE_LINES
                 .iter()
@@ -183,7 +207,12 @@ impl RuleSet {
         let ignore_lines = ignore_line_patterns
             .iter()
             .enumerate()
-            .map(|(index, p)| Pattern::parse(p.clone(), PatternSource::ignore_line(index)))
+            .map(|(index, p)| {
+                let source = PatternSource::ignore_line(index);
+                let pattern = Pattern::parse(p.clone(), source.clone())?;
+                pattern.reject_if_on_every_line(source, "would drop every line")?;
+                Ok(pattern)
+            })
             .collect::<Result<Vec<_>>>()?;
         let ignore_regions = region_patterns
             .iter()
@@ -205,8 +234,10 @@ impl RuleSet {
                     index,
                     name: entry.name.clone(),
                 };
+                let pattern = Pattern::parse(entry.pattern, source.clone())?;
+                pattern.reject_if_on_every_line(source, "matches every line")?;
                 Ok(Rule {
-                    pattern: Pattern::parse(entry.pattern, source)?,
+                    pattern,
                     name: entry.name,
                 })
             })
@@ -238,6 +269,70 @@ pub fn parse_pattern(pattern: &str) -> std::result::Result<Hir, String> {
         };
         format!("{reason} in {pattern:?}")
     })
+}
+
+/// A line of ordinary log text, to tell assertions that hold almost anywhere
+/// (`^`, `$`, `\B`) from ones that need an empty line (`^$`). It has word and
+/// non-word characters next to each other and at both ends.
+const ORDINARY_LINE: &str = "error: build failed (exit code 2)";
+
+/// Where a pattern can match the empty string, on the lines the engine reads
+/// (one at a time, without their line break).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmptyMatches {
+    /// On an empty line: `^$`, `^\s*$`, and everything `on_text` has.
+    pub on_empty_line: bool,
+    /// At some position of `ORDINARY_LINE`.
+    pub on_text: bool,
+}
+
+impl EmptyMatches {
+    /// The definition of a pattern that matches every line: it has an empty
+    /// match both on an empty line and on a line of ordinary text. An empty
+    /// match takes nothing from the line but what its assertions check, so
+    /// such a pattern matches (nearly) any line: `x*`, `(a|)`, `^`, `$`, `.*`,
+    /// `\B`. `^$` matches only empty lines and is not one; `\b` needs a word
+    /// and is not one either.
+    pub fn on_every_line(self) -> bool {
+        self.on_empty_line && self.on_text
+    }
+}
+
+pub fn empty_matches(hir: &Hir) -> EmptyMatches {
+    if hir.properties().minimum_len() != Some(0) {
+        return EmptyMatches {
+            on_empty_line: false,
+            on_text: false,
+        };
+    }
+    // Matches exactly the empty matches of `hir`, so a search for it finds
+    // an empty match wherever one exists, which a search for `hir` (which
+    // prefers longer matches where it can) would not tell.
+    let empty = only_empty_matches(hir);
+    let regex = meta::Regex::builder()
+        .build_from_hir(&empty)
+        .expect("an automaton of assertions only is small");
+    EmptyMatches {
+        on_empty_line: regex.is_match(""),
+        on_text: regex.is_match(ORDINARY_LINE),
+    }
+}
+
+/// The part of `hir` that matches the empty string: every literal and class
+/// fails, a repetition that may repeat zero times is empty, assertions stay.
+fn only_empty_matches(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(_) | HirKind::Class(_) => Hir::fail(),
+        HirKind::Look(look) => Hir::look(*look),
+        HirKind::Repetition(rep) if rep.min == 0 => Hir::empty(),
+        HirKind::Repetition(rep) => only_empty_matches(&rep.sub),
+        HirKind::Capture(cap) => only_empty_matches(&cap.sub),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(only_empty_matches).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(only_empty_matches).collect())
+        }
+    }
 }
 
 /// `text` with every run of white space (line breaks included) as one space.
@@ -287,7 +382,10 @@ mod tests {
 
     #[test]
     fn ignore_table_overrides_the_defaults() {
-        let rs = RuleSet::from_toml("[ignore]\nlines = ['^skip']\nregions = []\n").unwrap();
+        let rs = RuleSet::from_toml(
+            "[[rule]]\nname = 'a'\npattern = 'x'\n[ignore]\nlines = ['^skip']\nregions = []\n",
+        )
+        .unwrap();
         assert_eq!(rs.ignore_lines.len(), 1);
         assert!(rs.ignore_regions.is_empty());
     }
@@ -334,5 +432,86 @@ mod tests {
         assert_eq!(a.digest, b.digest);
         assert_ne!(a.digest, c.digest);
         assert_eq!(a.digest.len(), 16);
+    }
+
+    fn load_error(toml: &str) -> String {
+        RuleSet::from_toml(toml).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn patterns_that_match_every_line_do_not_load() {
+        for pattern in [
+            "",
+            "x*",
+            "(a|)",
+            "^",
+            "$",
+            ".*",
+            r"\B",
+            r"(?:\d+|^)",
+            r"(?m)^\s*",
+        ] {
+            let err = load_error(&format!(
+                "[[rule]]\nname = 'ok'\npattern = 'x'\n[[rule]]\nname = 'any'\npattern = '{pattern}'\n"
+            ));
+            assert_eq!(
+                err,
+                format!(
+                    "invalid ruleset: rule 1 (\"any\"): {pattern:?} matches every line: it matches the empty string"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn patterns_that_need_something_of_the_line_load() {
+        for pattern in [
+            "^$",
+            r"^\s*$",
+            r"\b",
+            r"x?y",
+            r"(?:^|\s)error",
+            r"^\d*$",
+            "a{0}b",
+        ] {
+            let toml = format!("[[rule]]\nname = 'r'\npattern = '{pattern}'\n");
+            assert!(RuleSet::from_toml(&toml).is_ok(), "{pattern}");
+        }
+        let classes = |pattern: &str| {
+            let matches = empty_matches(&parse_pattern(pattern).unwrap());
+            (matches.on_empty_line, matches.on_text)
+        };
+        assert_eq!(classes("^$"), (true, false));
+        assert_eq!(classes(r"\b"), (false, true));
+        assert_eq!(classes("x"), (false, false));
+    }
+
+    #[test]
+    fn an_ignore_pattern_that_drops_every_line_does_not_load() {
+        let err =
+            load_error("[[rule]]\nname = 'a'\npattern = 'x'\n[ignore]\nlines = ['^skip', '']\n");
+        assert_eq!(
+            err,
+            r#"invalid ruleset: ignore.lines[1]: "" would drop every line: it matches the empty string"#
+        );
+    }
+
+    #[test]
+    fn a_ruleset_needs_rules_with_names() {
+        for toml in ["", "# nothing\n", "[ignore]\nlines = ['^skip']\n"] {
+            assert_eq!(
+                load_error(toml),
+                "invalid ruleset: no rules: a ruleset needs at least one [[rule]] table"
+            );
+        }
+        for name in ["", "  "] {
+            let toml = format!(
+                "[[rule]]\nname = 'a'\npattern = 'x'\n[[rule]]\nname = '{name}'\npattern = 'y'\n"
+            );
+            assert_eq!(
+                load_error(&toml),
+                "invalid ruleset: rule 1 has an empty name"
+            );
+        }
     }
 }

@@ -6,11 +6,15 @@
 //! the same upload are dropped here, and records that cannot be accepted are
 //! reported with their line numbers instead of failing the whole upload.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
 
 use blake2::digest::consts::U16;
 use blake2::{Blake2b, Digest};
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 use crate::collate::columns::{self, Column, FieldKind};
 use crate::config::threads;
@@ -23,6 +27,10 @@ const BOM: &str = "\u{feff}";
 const HASH_HEX_LEN: usize = 32;
 /// Below this many lines per thread, spawning costs more than it saves.
 const MIN_CHUNK: usize = 2048;
+/// Lines cleaned at a time: enough to keep every core busy, few enough that a
+/// batch's cleaned records are small next to the upload (an upload of tiny
+/// lines has tens of millions of them).
+const BATCH_LINES: usize = 64 * 1024;
 
 /// The columns every parsed upload has after its known fields, in order.
 pub const RECORD_COLUMNS: [(&str, FieldKind); 4] = [
@@ -120,6 +128,83 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// The rejected lines of an upload, held compactly: 64 MB of tiny bad lines
+/// are twenty million rejections, nearly all for a few reasons. Each reason
+/// is stored once, and consecutive lines rejected for the same reason as one
+/// run, so that the list stays small next to the upload.
+#[derive(Debug, Default)]
+pub struct RejectedLines {
+    runs: Vec<RejectedRun>,
+    /// Shared with `reason_ids`: a reason can name a field of the record, so
+    /// there may be as many as lines.
+    reasons: Vec<Arc<str>>,
+    reason_ids: HashMap<Arc<str>, u32>,
+    len: usize,
+}
+
+#[derive(Debug)]
+struct RejectedRun {
+    /// How many rejected lines come before the run.
+    position: usize,
+    first_line: usize,
+    count: usize,
+    reason: u32,
+}
+
+impl RejectedLines {
+    fn push(&mut self, Rejected { line_num, reason }: Rejected) {
+        let id = match self.reason_ids.get(reason.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.reasons.len())
+                    .expect("fewer than 2^32 reasons: each is a line of the upload");
+                let reason: Arc<str> = reason.into();
+                self.reasons.push(Arc::clone(&reason));
+                self.reason_ids.insert(reason, id);
+                id
+            }
+        };
+        self.len += 1;
+        if let Some(run) = self.runs.last_mut() {
+            if run.reason == id && run.first_line + run.count == line_num {
+                run.count += 1;
+                return;
+            }
+        }
+        self.runs.push(RejectedRun {
+            position: self.len - 1,
+            first_line: line_num,
+            count: 1,
+            reason: id,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `index`-th rejected line (in line order) and its reason.
+    pub fn get(&self, index: usize) -> Option<(usize, &str)> {
+        let run = &self.runs[self
+            .runs
+            .partition_point(|run| run.position <= index)
+            .checked_sub(1)?];
+        let offset = index - run.position;
+        (offset < run.count).then(|| (run.first_line + offset, &*self.reasons[run.reason as usize]))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.runs.iter().flat_map(|run| {
+            let reason = &*self.reasons[run.reason as usize];
+            (run.first_line..run.first_line + run.count).map(move |line| (line, reason))
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Parsed {
     pub header: Header,
@@ -129,7 +214,7 @@ pub struct Parsed {
     pub records: usize,
     /// Records dropped because an earlier line of the upload had the same identity.
     pub duplicates: usize,
-    pub rejected: Vec<Rejected>,
+    pub rejected: RejectedLines,
 }
 
 fn malformed(reason: impl Into<String>) -> Error {
@@ -170,8 +255,13 @@ impl UploadParser {
             .collect()
     }
 
-    pub fn parse(&self, data: &[u8]) -> Result<Parsed> {
-        let bytes = decompress(data).map_err(|err| malformed(err.to_string()))?;
+    /// Parses an upload of at most `limit` bytes once decompressed (`None`:
+    /// no ceiling).
+    pub fn parse(&self, data: &[u8], limit: Option<usize>) -> Result<Parsed> {
+        let bytes = decompress(data, limit).map_err(|err| match err {
+            Error::Gzip(_) => malformed(err.to_string()),
+            other => other,
+        })?;
         let text = String::from_utf8_lossy(&bytes);
         let text = text.strip_prefix(BOM).unwrap_or(&text);
         let mut lines = text
@@ -185,39 +275,33 @@ impl UploadParser {
         };
         let header = parse_header(header_line, header_text)?;
         let (spec, known) = self.spec(&header.log_type);
-        let lines: Vec<(usize, &str)> = lines.collect();
-
-        // Records are independent, so chunks are cleaned on all cores; the
-        // in-upload dedupe then walks the results in line order.
-        let chunk_len = lines.len().div_ceil(threads()).max(MIN_CHUNK);
-        let cleaned: Vec<Vec<Cleaned>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = lines
-                .chunks(chunk_len)
-                .map(|chunk| scope.spawn(move || clean_chunk(chunk, spec, known)))
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| worker.join().expect("a record cleaner panicked"))
-                .collect()
-        });
         let mut columns: Vec<Column> = self
             .columns(&header.log_type)
             .into_iter()
             .map(|(name, kind)| Column::new(name, kind))
             .collect();
-        let (mut records, mut duplicates, mut rejected) = (0, 0, Vec::new());
-        let mut seen = HashSet::with_capacity(lines.len());
-        for item in cleaned.into_iter().flatten() {
-            match item {
-                Cleaned::Record(record) => {
-                    if seen.insert(record.key.clone()) {
-                        record.push_into(&mut columns)?;
-                        records += 1;
-                    } else {
-                        duplicates += 1;
+        let (mut records, mut duplicates) = (0, 0);
+        let mut rejected = RejectedLines::default();
+        let mut seen = HashSet::new();
+        let mut batch: Vec<(usize, &str)> = Vec::with_capacity(BATCH_LINES);
+        loop {
+            batch.clear();
+            batch.extend(lines.by_ref().take(BATCH_LINES));
+            if batch.is_empty() {
+                break;
+            }
+            for item in clean_batch(&batch, spec, known) {
+                match item {
+                    Cleaned::Record(record) => {
+                        if seen.insert(record.key) {
+                            record.push_into(&mut columns)?;
+                            records += 1;
+                        } else {
+                            duplicates += 1;
+                        }
                     }
+                    Cleaned::Rejected(line) => rejected.push(line),
                 }
-                Cleaned::Rejected(line) => rejected.push(line),
             }
         }
         Ok(Parsed {
@@ -237,9 +321,31 @@ fn is_valid_log_type(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// Records are independent, so chunks of a batch are cleaned on all cores;
+/// the results come back in line order for the in-upload dedupe.
+fn clean_batch(lines: &[(usize, &str)], spec: &LogSpec, known: bool) -> Vec<Cleaned> {
+    let chunk_len = lines.len().div_ceil(threads()).max(MIN_CHUNK);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = lines
+            .chunks(chunk_len)
+            .map(|chunk| scope.spawn(move || clean_chunk(chunk, spec, known)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a record cleaner panicked"))
+            .collect()
+    })
+}
+
 fn parse_header(line_num: usize, line: &str) -> Result<Header> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|err| malformed(format!("header (line {line_num}) is not valid JSON: {err}")))?;
+    let value = parse_json(line).map_err(|err| match err {
+        JsonError::DuplicateField(name) => malformed(format!(
+            "header (line {line_num}) has a duplicate field {name:?}"
+        )),
+        JsonError::Invalid(err) => {
+            malformed(format!("header (line {line_num}) is not valid JSON: {err}"))
+        }
+    })?;
     let Value::Object(fields) = value else {
         return Err(malformed(format!(
             "header (line {line_num}) is not a JSON object"
@@ -270,13 +376,115 @@ fn parse_header(line_num: usize, line: &str) -> Result<Header> {
     })
 }
 
+/// Why a line is not JSON that an upload may hold.
+enum JsonError {
+    /// An object names a field twice: `Value` would silently keep the last,
+    /// and which of the two the phone meant cannot be known.
+    DuplicateField(String),
+    Invalid(serde_json::Error),
+}
+
+/// Parses one line of JSON, rejecting objects that repeat a field at any
+/// depth.
+fn parse_json(line: &str) -> std::result::Result<Value, JsonError> {
+    let duplicate = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_str(line);
+    let parsed = UniqueFields {
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    parsed.map_err(|err| match duplicate.into_inner() {
+        Some(name) => JsonError::DuplicateField(name),
+        None => JsonError::Invalid(err),
+    })
+}
+
+/// Builds a `Value` as its own `Deserialize` does, but stops at the first
+/// field an object repeats and leaves its name in `duplicate`.
+#[derive(Clone, Copy)]
+struct UniqueFields<'a> {
+    duplicate: &'a RefCell<Option<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueFields<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueFields<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> std::result::Result<Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_u64<E>(self, value: u64) -> std::result::Result<Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_f64<E>(self, value: f64) -> std::result::Result<Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_str<E>(self, value: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if fields.contains_key(&name) {
+                *self.duplicate.borrow_mut() = Some(name);
+                return Err(de::Error::custom("duplicate field"));
+            }
+            let value = map.next_value_seed(self)?;
+            fields.insert(name, value);
+        }
+        Ok(Value::Object(fields))
+    }
+}
+
+/// A record's identity or content, hashed.
+type RecordHash = [u8; HASH_HEX_LEN / 2];
+
 /// An accepted record, before the in-upload dedupe.
 struct CleanRecord {
-    key: String,
+    key: RecordHash,
     /// The known fields' values in the spec's order; `Null` when absent.
     values: Vec<Value>,
     extra: Option<String>,
-    content_hash: String,
+    content_hash: RecordHash,
     line_num: usize,
 }
 
@@ -298,8 +506,8 @@ impl CleanRecord {
             unreachable!("every parsed upload has the RECORD_COLUMNS")
         };
         extra_column.push(extra)?;
-        key_column.push(columns::Value::Str(&self.key))?;
-        hash_column.push(columns::Value::Str(&self.content_hash))?;
+        key_column.push(columns::Value::Str(&hex(&self.key)))?;
+        hash_column.push(columns::Value::Str(&hex(&self.content_hash)))?;
         line_column.push(columns::Value::Int(line_num))
     }
 }
@@ -323,10 +531,9 @@ fn clean_chunk(lines: &[(usize, &str)], spec: &LogSpec, known: bool) -> Vec<Clea
 
 fn push_field(out: &mut Vec<u8>, name: &str, value: &impl serde::Serialize) {
     out.push(if out.is_empty() { b'{' } else { b',' });
-    // Strings and JSON values always serialise into a Vec.
-    serde_json::to_writer(&mut *out, name).expect("in-memory JSON");
+    write_json(name, out);
     out.push(b':');
-    serde_json::to_writer(&mut *out, value).expect("in-memory JSON");
+    write_json(value, out);
 }
 
 fn clean_record(
@@ -335,7 +542,10 @@ fn clean_record(
     spec: &LogSpec,
     known_type: bool,
 ) -> std::result::Result<CleanRecord, String> {
-    let value: Value = serde_json::from_str(line).map_err(|err| format!("invalid JSON: {err}"))?;
+    let value = parse_json(line).map_err(|err| match err {
+        JsonError::DuplicateField(name) => format!("duplicate field {name:?}"),
+        JsonError::Invalid(err) => format!("invalid JSON: {err}"),
+    })?;
     let Value::Object(mut fields) = value else {
         return Err("not a JSON object".into());
     };
@@ -360,30 +570,31 @@ fn clean_record(
     }
     let extra = (!fields.is_empty()).then(|| canonical_json(&Value::Object(fields)));
 
-    let identity = if known_type {
-        let mut text = String::from("[");
+    let key = if known_type {
+        let mut text = vec![b'['];
         for (i, name) in spec.identity.iter().enumerate() {
             let position = spec.fields.iter().position(|(field, _)| field == name);
             match position.map(|at| &values[at]) {
                 Some(value) if !value.is_null() => {
                     if i > 0 {
-                        text.push(',');
+                        text.push(b',');
                     }
                     write_canonical(value, &mut text);
                 }
                 _ => return Err(format!("missing identity field {name:?}")),
             }
         }
-        text.push(']');
-        text
+        text.push(b']');
+        short_hash(&[&text])
     } else {
-        extra.clone().unwrap_or_else(|| "{}".into())
+        // The whole record, hashed without a copy of what may be megabytes.
+        short_hash(&[extra.as_deref().unwrap_or("{}").as_bytes()])
     };
     // Equal records give equal bytes: the known fields as written (values
     // canonical) plus the extras.
     let content_hash = short_hash(&[&written, extra.as_deref().unwrap_or("").as_bytes()]);
     Ok(CleanRecord {
-        key: short_hash(&[identity.as_bytes()]),
+        key,
         values,
         extra,
         content_hash,
@@ -406,15 +617,19 @@ fn json_type(value: &Value) -> &'static str {
 /// BLAKE2b with a 128-bit digest (Python's `hashlib.blake2b(digest_size=16)`),
 /// not SHA-256: without SHA instructions, common on cloud CPUs, SHA-256 made
 /// hashing two digests per record a third of an upload's parse.
-fn short_hash(parts: &[&[u8]]) -> String {
+fn short_hash(parts: &[&[u8]]) -> RecordHash {
     let mut hasher = Blake2b::<U16>::new();
     for part in parts {
         hasher.update(part);
     }
-    let digest = hasher.finalize();
+    hasher.finalize().into()
+}
+
+/// The hash as its column holds it: lowercase hex.
+fn hex(hash: &RecordHash) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(HASH_HEX_LEN);
-    for byte in &digest[..HASH_HEX_LEN / 2] {
+    for byte in hash {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
         hex.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
@@ -424,39 +639,45 @@ fn short_hash(parts: &[&[u8]]) -> String {
 /// Compact JSON with object keys sorted at every level, so equal records give
 /// equal text whatever order the phone wrote their fields in.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Writes straight into `out`: a string value can be most of a record of
+/// megabytes, and a copy of it per level would double the parse's memory.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(fields) => {
             let mut names: Vec<&String> = fields.keys().collect();
             names.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, name) in names.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(name.clone()).to_string());
-                out.push(':');
+                write_json(name, out);
+                out.push(b':');
                 write_canonical(&fields[name], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_json(scalar, out),
     }
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("in-memory JSON");
 }
 
 #[cfg(test)]
@@ -465,7 +686,7 @@ mod tests {
     fn hashes_are_the_blake2b_128_python_computes() {
         // hashlib.blake2b(b"abc", digest_size=16).hexdigest()
         assert_eq!(
-            short_hash(&[b"a", b"bc"]),
+            hex(&short_hash(&[b"a", b"bc"])),
             "cf4ab791c62b8d2b2109c90275287816"
         );
     }
@@ -494,7 +715,7 @@ mod tests {
     }
 
     fn parse(data: &[u8], specs: &BTreeMap<String, LogSpec>) -> Result<Parsed> {
-        UploadParser::new(specs.clone()).parse(data)
+        UploadParser::new(specs.clone()).parse(data, None)
     }
 
     fn cell(column: &Column, row: usize) -> Value {
@@ -612,11 +833,7 @@ mod tests {
         );
         let parsed = parse(text.as_bytes(), &sms_specs()).unwrap();
         assert_eq!(parsed.records, 1);
-        let reasons: Vec<_> = parsed
-            .rejected
-            .iter()
-            .map(|r| (r.line_num, r.reason.as_str()))
-            .collect();
+        let reasons: Vec<_> = parsed.rejected.iter().collect();
         assert_eq!(reasons[0], (2, "not a JSON object"));
         assert_eq!(
             reasons[1],
@@ -656,6 +873,93 @@ mod tests {
         assert_eq!(
             reason(b"[]\n"),
             "malformed upload: header (line 1) is not a JSON object"
+        );
+    }
+
+    #[test]
+    fn a_record_that_repeats_a_field_at_any_depth_is_rejected() {
+        let text = format!(
+            "{HEADER}\n{{\"address\":\"a\",\"date\":1,\"type\":1,\"body\":\"x\",\"date\":2}}\n{{\"address\":\"b\",\"date\":1,\"type\":1,\"body\":\"x\",\"z\":[{{\"k\":1,\"k\":1}}]}}\n{{\"address\":\"c\",\"date\":1,\"type\":1,\"body\":\"x\",\"z\":{{\"k\":1,\"j\":{{\"k\":2}}}}}}\n"
+        );
+        let parsed = parse(text.as_bytes(), &sms_specs()).unwrap();
+        let reasons: Vec<_> = parsed.rejected.iter().collect();
+        assert_eq!(
+            reasons,
+            [
+                (2, "duplicate field \"date\""),
+                (3, "duplicate field \"k\"")
+            ]
+        );
+        assert_eq!(
+            parsed.records, 1,
+            "the same name at different depths is fine"
+        );
+    }
+
+    #[test]
+    fn a_header_that_repeats_a_field_is_an_error() {
+        let err = parse(
+            b"{\"log_type\":\"sms\",\"log_type\":\"contacts\"}\n",
+            &sms_specs(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed upload: header (line 1) has a duplicate field \"log_type\""
+        );
+    }
+
+    #[test]
+    fn the_ceiling_applies_to_the_decompressed_upload() {
+        let text = format!("{HEADER}\n{}", "{}\n".repeat(10_000));
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(text.as_bytes()).unwrap();
+        let gzip = enc.finish().unwrap();
+        let parser = UploadParser::new(sms_specs());
+        for data in [text.as_bytes(), &gzip] {
+            assert!(parser.parse(data, Some(text.len())).is_ok());
+            let err = parser.parse(data, Some(text.len() - 1)).unwrap_err();
+            assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn records_across_batches_are_deduplicated_in_line_order() {
+        let record = |i: usize| {
+            format!(
+                "{{\"address\":\"a{}\",\"date\":1,\"type\":1,\"body\":\"x\"}}\n",
+                i % 1000
+            )
+        };
+        let lines = BATCH_LINES * 2 + 10;
+        let text = format!("{HEADER}\n{}", (0..lines).map(record).collect::<String>());
+        let parsed = parse(text.as_bytes(), &sms_specs()).unwrap();
+        assert_eq!((parsed.records, parsed.duplicates), (1000, lines - 1000));
+        let line_nums: Vec<_> = records(&parsed)
+            .iter()
+            .map(|r| r["line_num"].as_u64().unwrap())
+            .collect();
+        assert_eq!(line_nums, (2..1002).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn rejected_lines_keep_each_reason_once_and_runs_whole() {
+        let mut rejected = RejectedLines::default();
+        for (line_num, reason) in [(2, "a"), (3, "a"), (4, "b"), (6, "b"), (7, "a"), (8, "a")] {
+            rejected.push(Rejected {
+                line_num,
+                reason: reason.into(),
+            });
+        }
+        let all = [(2, "a"), (3, "a"), (4, "b"), (6, "b"), (7, "a"), (8, "a")];
+        assert_eq!(rejected.iter().collect::<Vec<_>>(), all);
+        assert_eq!(
+            (0..7).map(|i| rejected.get(i)).collect::<Vec<_>>(),
+            all.map(Some).into_iter().chain([None]).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            (rejected.len(), rejected.runs.len(), rejected.reasons.len()),
+            (6, 4, 2)
         );
     }
 }

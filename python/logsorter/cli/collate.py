@@ -26,7 +26,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--store", required=True, metavar="DIR|s3://BUCKET")
     parser.add_argument(
-        "--dlq", action="store_true", help="as the dead-letter collator: no upload size limit"
+        "--dlq",
+        action="store_true",
+        help="as the dead-letter collator: its own size ceiling, and uploads above it are "
+        "rejected with a report",
     )
     parser.add_argument("keys", nargs="*", metavar="KEY")
     parser.set_defaults(run=run)
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if not keys:
         # A sweep first completes what crashes left half done, so that every
         # upload already recorded is fully published, then collates the rest.
-        counts["device logs repaired"] = len(repair_device_logs(store, config.max_upload_bytes))
+        repaired = repair_device_logs(store, config.max_upload_bytes, dead_letter=args.dlq)
+        counts["device logs repaired"] = len(repaired)
         keys = pending_uploads(store)
 
     problems: list[str] = []
@@ -74,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         task = progress.add_task("collating", total=len(keys))
         for key in keys:
             try:
-                outcome = collate_upload(store, key, max_bytes=config.max_upload_bytes)
+                outcome = collate_upload(
+                    store, key, max_bytes=config.max_upload_bytes, dead_letter=args.dlq
+                )
             except Exception as err:
                 counts["failed"] += 1
                 problems.append(f"{key}: failed: {err}")

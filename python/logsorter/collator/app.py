@@ -93,7 +93,10 @@ class CollatorApp:
             return None
         try:
             outcome = collate_upload(
-                self.store(ref.bucket), ref.key, max_bytes=self.config.max_upload_bytes
+                self.store(ref.bucket),
+                ref.key,
+                max_bytes=self.config.max_upload_bytes,
+                dead_letter=self.config.dead_letter,
             )
         except Exception as err:
             self.observability.count("UploadsFailed")

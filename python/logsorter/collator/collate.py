@@ -44,12 +44,15 @@ def collate_upload(
     key: str,
     *,
     max_bytes: int | None = None,
+    dead_letter: bool = False,
     attempts: int = DEFAULT_ATTEMPTS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """Collate the upload at ``key``."""
+    """Collate the upload at ``key``. Above ``max_bytes`` (stored or
+    decompressed) it raises ``UploadTooLarge``, or is rejected when this is
+    the ``dead_letter`` collator, the last to try."""
     try:
-        upload = read_upload(store, UploadKey.parse(key), max_bytes)
+        upload = read_upload(store, UploadKey.parse(key), max_bytes, dead_letter=dead_letter)
     except RejectedUpload as err:
         report = report_rejected(store, key, str(err), err.etag)
         return Outcome(key, "rejected", report_key=report)
@@ -59,7 +62,9 @@ def collate_upload(
     # Reported before the commit: a crash after it would leave the upload
     # recorded, so nothing would come back to write the report.
     report_key = report_skipped_lines(store, key, parsed.rejected) if parsed.rejected else None
-    committed = Commit(store, upload, max_bytes=max_bytes).run(attempts, sleep)
+    committed = Commit(store, upload, max_bytes=max_bytes, dead_letter=dead_letter).run(
+        attempts, sleep
+    )
     outcome = Outcome(
         key,
         "already_collated" if committed.already_recorded else "collated",

@@ -56,15 +56,23 @@ class Committed:
 class Commit:
     """Steps 1-5 of the module docstring for one upload version."""
 
-    def __init__(self, store: Store, upload: Upload, *, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        upload: Upload,
+        *,
+        max_bytes: int | None = None,
+        dead_letter: bool = False,
+    ) -> None:
         self.store = store
         self.upload = upload
         self.log_type: LogType = upload.log_type
         self.device = upload.key.device
         self.current_key = current_key(self.log_type, self.device)
         self.publication = Publication(store, self.log_type, self.device)
-        #: The ceiling for uploads read again if ``current`` must be rebuilt.
+        #: How uploads are read again if ``current`` must be rebuilt.
         self.max_bytes = max_bytes
+        self.dead_letter = dead_letter
 
     def run(self, attempts: int, sleep: Callable[[float], None]) -> Committed:
         for attempt in range(attempts):
@@ -98,4 +106,5 @@ class Commit:
                 str(err),
                 skip=self.upload.key.key,
                 max_bytes=self.max_bytes,
+                dead_letter=self.dead_letter,
             )

@@ -52,7 +52,9 @@ def pending_uploads(store: Store) -> list[str]:
     return [key for key, info in store.list_objects(UPLOAD_PREFIX) if (key, info.etag) not in done]
 
 
-def repair_device_logs(store: Store, max_bytes: int | None = None) -> list[DeviceLog]:
+def repair_device_logs(
+    store: Store, max_bytes: int | None = None, *, dead_letter: bool = False
+) -> list[DeviceLog]:
     """Finish every half-published commit (a staged diff that ``current``
     records, a text older than ``current``) and rebuild every unreadable
     ``current``; the device logs that needed it."""
@@ -66,7 +68,12 @@ def repair_device_logs(store: Store, max_bytes: int | None = None) -> list[Devic
             current = load_current(store, log.key, log.log_type)
         except CorruptCurrent as err:
             current = rebuild_corrupt_current(
-                store, log.log_type, log.device, str(err), max_bytes=max_bytes
+                store,
+                log.log_type,
+                log.device,
+                str(err),
+                max_bytes=max_bytes,
+                dead_letter=dead_letter,
             )
         publication.complete(current)
         repaired.append(log)

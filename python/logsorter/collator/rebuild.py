@@ -52,6 +52,7 @@ def rebuild_corrupt_current(
     *,
     skip: str | None = None,
     max_bytes: int | None = None,
+    dead_letter: bool = False,
 ) -> Current:
     """Quarantine the unreadable ``current`` and replace it with one rebuilt
     from the device's uploads (all but ``skip``, the upload being collated,
@@ -70,7 +71,7 @@ def rebuild_corrupt_current(
         if upload_key.key == skip:
             continue
         try:
-            upload = read_upload(store, upload_key, max_bytes)
+            upload = read_upload(store, upload_key, max_bytes, dead_letter=dead_letter)
         except RejectedUpload:
             continue  # rejected when it arrived, and reported then
         if upload.log_type != log_type:

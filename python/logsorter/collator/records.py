@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from logsorter._core import CorruptInputError, ParsedUpload
+from logsorter._core import CorruptInputError, InputTooLargeError, ParsedUpload
 from logsorter.collator.current import UploadVersion
 from logsorter.collator.errors import RejectedUpload, UploadTooLarge
 from logsorter.collator.keys import UploadKey, content_digest
@@ -41,21 +41,34 @@ class Upload:
         return collected_at, self.key.key
 
 
-def read_upload(store: Store, key: UploadKey, max_bytes: int | None = None) -> Upload:
+def read_upload(
+    store: Store, key: UploadKey, max_bytes: int | None = None, *, dead_letter: bool = False
+) -> Upload:
     """Raises ``RejectedUpload`` when the upload as a whole is unreadable (or
-    gone), ``UploadTooLarge`` when it is above ``max_bytes``."""
+    gone). Above ``max_bytes``, as stored or decompressed, it is
+    ``UploadTooLarge`` for the dead-letter collator to take, or, in the
+    dead-letter collator itself, a ``RejectedUpload``."""
+
+    def too_large(reason: str, etag: str | None) -> Exception:
+        if dead_letter:
+            return RejectedUpload(f"{reason} (the dead-letter collator's ceiling)", etag=etag)
+        return UploadTooLarge(f"{key.key}: {reason}")
+
     if max_bytes is not None:
         # Checked before the download, which is what the limit protects.
         info = store.head(key.key)
         if info is not None and info.size > max_bytes:
-            raise UploadTooLarge(f"{key.key}: {info.size} bytes is above the limit of {max_bytes}")
+            raise too_large(f"{info.size} bytes is above the limit of {max_bytes}", info.etag)
     blob = store.get(key.key)
     if blob is None:
         raise RejectedUpload("the upload does not exist")
     try:
-        parsed = upload_parser().parse(blob.data)
+        parsed = upload_parser().parse(blob.data, max_bytes)
     except CorruptInputError as err:
         raise RejectedUpload(str(err), etag=blob.info.etag) from err
+    except (InputTooLargeError, MemoryError) as err:
+        reason = str(err) or "decompressing it ran out of memory"
+        raise too_large(reason, blob.info.etag) from err
     kind = log_type(parsed.log_type)
     _check_snapshot_kept_something(parsed, kind, blob.info.etag)
     uploaded_at = blob.info.last_modified

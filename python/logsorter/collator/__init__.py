@@ -4,11 +4,15 @@ under ``collated_logs/`` of the same store.
 
 ``app`` is the Lambda side (``events`` finds the uploads in an event,
 ``config`` reads the environment once); ``collate`` handles one upload:
-``records`` parses it, ``merge`` merges it into ``current`` (``current``: the
-file format and parquet policy), ``commit`` writes it crash-safely, ``text``
-renders the text file and ``reports`` the error reports. ``schema`` holds the
-log types, ``keys`` every key the collator reads or writes, ``discovery``
-the store-wide lookups of the command line, ``sample`` synthetic uploads.
+``records`` reads and parses it, ``apply`` merges it (``merge``: the table
+operations) into ``current`` (``current``: the file format and parquet
+policy), ``commit`` writes it crash-safely and ``publish`` publishes the
+diffs and text, completing whatever a crash left half done; ``rebuild``
+replaces an unreadable ``current`` from the device's uploads. ``text``
+renders the text file and ``reports`` the error reports; ``errors`` are the
+ways collating fails. ``schema`` holds the log types, ``keys`` every key the
+collator reads or writes, ``discovery`` the store-wide sweep of the command
+line, ``sample`` synthetic uploads.
 """
 
 from logsorter.collator.collate import Outcome, collate_upload

@@ -4,15 +4,14 @@ bad input is reported without losing what was good."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 from collator_support import DEVICE, current, diffs, outputs, sms
 from logsorter.collator import collate_upload
 from logsorter.collator.keys import error_key
-from logsorter.storage import Blob, LocalStore, ObjectInfo, S3Store, Store
+from logsorter.storage import LocalStore, S3Store, Store
+from support.stores import PassThroughStore
 from support.uploads import lines_upload, upload
 
 
@@ -20,42 +19,18 @@ class Crash(Exception):
     """The process dies here."""
 
 
-class CrashingStore(Store):
-    """Passes everything through to ``inner`` and crashes on the N-th write."""
+class CrashingStore(PassThroughStore):
+    """Crashes on the N-th write."""
 
     def __init__(self, inner: Store, crash_at: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.crash_at = crash_at
         self.writes = 0
 
-    def _write(self) -> None:
+    def before_write(self, key: str) -> None:
         self.writes += 1
         if self.writes == self.crash_at:
             raise Crash(f"crash before write {self.writes}")
-
-    def head(self, key: str) -> ObjectInfo | None:
-        return self.inner.head(key)
-
-    def get(self, key: str) -> Blob | None:
-        return self.inner.get(key)
-
-    def put(self, key: str, data: bytes | BinaryIO) -> str:
-        self._write()
-        return self.inner.put(key, data)
-
-    def put_if(self, key: str, data: bytes, etag: str | None) -> str | None:
-        self._write()
-        return self.inner.put_if(key, data, etag)
-
-    def delete(self, key: str) -> None:
-        self._write()
-        self.inner.delete(key)
-
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
-        return self.inner.list_objects(prefix)
-
-    def describe(self) -> str:
-        return self.inner.describe()
 
 
 def fresh_like(store: Store, tmp_path: Path, name: str) -> Store:

@@ -24,7 +24,6 @@ from logsorter.storage import LocalStore, Store
 from support.paths import ROOT
 from support.uploads import upload
 
-KILLER = ROOT / "tests" / "support" / "killing_store.py"
 LOGSORTER = str(Path(sys.executable).with_name("logsorter"))
 FIRST, SECOND, THIRD = (DEVICE + name for name in ("first", "second", "third"))
 
@@ -46,7 +45,8 @@ def prepare(root: Path, log_type: str) -> LocalStore:
 
 def kill_collation(root: Path, key: str, kill_at: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(KILLER), str(root), key, str(kill_at)],
+        [sys.executable, "-m", "support.killing_store", str(root), key, str(kill_at)],
+        cwd=ROOT / "tests",
         capture_output=True,
         text=True,
         timeout=120,

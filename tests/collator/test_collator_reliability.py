@@ -11,9 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 from collator_support import DEVICE, current, diffs, sms
@@ -24,7 +22,8 @@ from logsorter.collator.errors import CommitConflict
 from logsorter.collator.keys import Device, current_key, text_key
 from logsorter.collator.publish import Publication
 from logsorter.collator.schema import log_type
-from logsorter.storage import Blob, Body, LocalStore, ObjectInfo, Store, StoreBusy
+from logsorter.storage import LocalStore, Store, StoreBusy
+from support.stores import PassThroughStore
 from support.uploads import lines_upload, upload
 
 SMS = log_type("sms")
@@ -100,41 +99,21 @@ def test_the_sweep_rebuilds_a_corrupt_current_without_a_new_upload(store: Store)
     assert repair_device_logs(store) == []
 
 
-class OvertakingStore(Store):
+class OvertakingStore(PassThroughStore):
     """Every text write is followed by a new version of ``current`` from a
     writer that never gets to publish it."""
 
     def __init__(self, inner: Store) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.overtaken = 0
 
-    def put(self, key: str, data: Body | BinaryIO) -> str:
-        version = self.inner.put(key, data)
+    def after_write(self, key: str) -> None:
         if key == text_key(SMS, D1):
             self.overtaken += 1
             newer = load_current(self.inner, CURRENT, SMS)
             # Other metadata, so other bytes: a new version on S3 too.
             newer.snapshot = (self.overtaken, "overtaking")
             self.inner.put(CURRENT, newer.write)
-        return version
-
-    def head(self, key: str) -> ObjectInfo | None:
-        return self.inner.head(key)
-
-    def get(self, key: str) -> Blob | None:
-        return self.inner.get(key)
-
-    def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
-        return self.inner.put_if(key, data, etag)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
-        return self.inner.list_objects(prefix)
-
-    def describe(self) -> str:
-        return self.inner.describe()
 
 
 def test_a_text_rewrite_that_keeps_being_overtaken_gives_up_as_transient(

@@ -44,6 +44,7 @@ def run_logsorter(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_invoke_classify_on_the_shipped_request(stack: Stack) -> None:
     repo, job_id = shipped_job()
+    stack.put_item(f"{repo}/{job_id}")
     stack.put_log(f"log/{job_id}", FAILING_LOG)
     result = run_logsorter("invoke", "classify", "--data-file", str(REQUEST))
     assert result.returncode == 0, result.stderr
@@ -95,6 +96,7 @@ def invoke_over_http(emulator: LambdaRuntimeEmulator, event: object) -> tuple[ob
 def test_handler_under_the_runtime_interface_client(
     stack: Stack, classify_function: LambdaRuntimeEmulator
 ) -> None:
+    stack.put_item("pytorch/pytorch/2001")
     stack.put_log("log/2001", FAILING_LOG)
     response, error = invoke_over_http(classify_function, api_event(job_id=2001))
     assert error == ""
@@ -107,9 +109,26 @@ def test_handler_under_the_runtime_interface_client(
     assert isinstance(response, dict)
     assert response["statusCode"] == 404
 
-    messages = batch(sqs_message("good", {"job_id": 2001}), sqs_message("bad", "not json"))
-    response, _ = invoke_over_http(classify_function, messages)
-    assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+
+def test_a_poison_message_fails_nothing_under_the_runtime_interface_client(
+    stack: Stack, classify_function: LambdaRuntimeEmulator
+) -> None:
+    for job_id in (2003, 2004):
+        stack.put_item(f"pytorch/pytorch/{job_id}")
+        stack.put_log(f"log/{job_id}", FAILING_LOG)
+    messages = batch(
+        sqs_message("good", {"job_id": 2003}),
+        # int() refuses a string of more than 4300 digits.
+        sqs_message("poison", '{"job_id": "' + "9" * 5000 + '"}'),
+        sqs_message("not-json", "not json"),
+        sqs_message("also-good", {"job_id": 2004}),
+    )
+    response, error = invoke_over_http(classify_function, messages)
+    assert error == ""
+    # The poison and the garbage would fail forever: dropped, not redelivered.
+    assert response == {"batchItemFailures": []}
+    for job_id in (2003, 2004):
+        assert "torchci_classification" in (stack.item(f"pytorch/pytorch/{job_id}") or {})
 
 
 def test_a_missing_handler_fails_each_invocation_as_lambda_does(aws: str) -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 from classifier_stack import FAILING_LOG, Stack
 from lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from logsorter.classifier.jobs_table import VERDICT_ATTRIBUTE
 from logsorter.functions import FUNCTIONS_BY_NAME
 from support.events import api_event, batch, sqs_message
+from support.faults import fault_proxy, s3_get_object, stall
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +131,37 @@ def test_a_poison_message_fails_nothing_under_the_runtime_interface_client(
     # The poison and the garbage would fail forever: dropped, not redelivered.
     assert response == {"batchItemFailures": []}
     for job_id in (2003, 2004):
-        assert "torchci_classification" in (stack.item(f"pytorch/pytorch/{job_id}") or {})
+        assert VERDICT_ATTRIBUTE in (stack.item(f"pytorch/pytorch/{job_id}") or {})
+
+
+def test_a_stalled_read_answers_before_the_runtimes_deadline(stack: Stack, aws: str) -> None:
+    timeout_seconds = 4
+    stack.put_item("pytorch/pytorch/2005")
+    stack.put_log("log/2005", FAILING_LOG)
+    handler = FUNCTIONS_BY_NAME["classify"].handler
+    with fault_proxy(aws) as proxy:
+        proxy.inject(stall(s3_get_object("log/2005")))
+        environment = {"AWS_ENDPOINT_URL_S3": proxy.url}
+        with lambda_function(handler, environment, timeout_seconds=timeout_seconds) as emulator:
+            # The first invocation also waits for the runtime to start.
+            response, _ = invoke_over_http(emulator, {"job_id": "warm-up"})
+            assert isinstance(response, dict)
+            assert response["statusCode"] == 400
+            started = time.monotonic()
+            response, error = invoke_over_http(emulator, api_event(job_id=2005))
+            answered_api = time.monotonic() - started
+            started = time.monotonic()
+            batch_response, _ = invoke_over_http(
+                emulator, batch(sqs_message("stalled", {"job_id": 2005}))
+            )
+            answered_batch = time.monotonic() - started
+    assert error == ""
+    assert isinstance(response, dict)
+    assert response["statusCode"] == 504
+    assert "timed out" in response["body"]
+    assert batch_response == {"batchItemFailures": [{"itemIdentifier": "stalled"}]}
+    assert answered_api < timeout_seconds
+    assert answered_batch < timeout_seconds
 
 
 def test_a_missing_handler_fails_each_invocation_as_lambda_does(aws: str) -> None:

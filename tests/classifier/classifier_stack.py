@@ -65,3 +65,17 @@ class Stack:
     def all_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.dynamodb.scan(TableName=TABLE)["Items"]
         return items
+
+
+def stored_verdict(item: dict[str, object], attribute: str = VERDICT_ATTRIBUTE) -> object:
+    """The verdict attribute as plain Python, for comparison."""
+    value = item[attribute]
+    assert isinstance(value, dict)
+    fields = value["M"]
+    return {
+        "rule": fields["rule"]["S"],
+        "line": fields["line"]["S"],
+        "line_num": int(fields["line_num"]["N"]),
+        "captures": [c["S"] for c in fields["captures"]["L"]],
+        "context": [c["S"] for c in fields["context"]["L"]],
+    }

@@ -13,6 +13,7 @@ from classifier_stack import (
     PASSING_LOG,
     TEMP_LOG_BUCKET,
     Stack,
+    stored_verdict,
 )
 from logsorter import RuleSet, handlers
 from logsorter.classifier.jobs_table import (
@@ -36,21 +37,8 @@ EXPECTED_VERDICT = {
 }
 
 
-def stored_verdict(item: dict[str, object], attribute: str = VERDICT_ATTRIBUTE) -> object:
-    """The verdict attribute as plain Python, for comparison."""
-    value = item[attribute]
-    assert isinstance(value, dict)
-    fields = value["M"]
-    return {
-        "rule": fields["rule"]["S"],
-        "line": fields["line"]["S"],
-        "line_num": int(fields["line_num"]["N"]),
-        "captures": [c["S"] for c in fields["captures"]["L"]],
-        "context": [c["S"] for c in fields["context"]["L"]],
-    }
-
-
 def test_api_event_writes_the_verdict_and_the_ruleset_digest(stack: Stack) -> None:
+    stack.put_item("pytorch/pytorch/1001")
     stack.put_log("log/1001", FAILING_LOG)
     response = handlers.classify(api_event(job_id=1001), None)
     assert response["statusCode"] == 200
@@ -62,6 +50,7 @@ def test_api_event_writes_the_verdict_and_the_ruleset_digest(stack: Stack) -> No
 
 
 def test_other_repo_reads_and_writes_under_the_repo(stack: Stack) -> None:
+    stack.put_item("pytorch/vision/1002")
     stack.put_log("log/pytorch/vision/1002", FAILING_LOG)
     response = handlers.classify(api_event(job_id=1002, repo="pytorch/vision"), None)
     assert response["statusCode"] == 200
@@ -72,6 +61,7 @@ def test_other_repo_reads_and_writes_under_the_repo(stack: Stack) -> None:
 
 
 def test_temp_log_goes_to_its_own_attribute_and_plain_text_is_accepted(stack: Stack) -> None:
+    stack.put_item("pytorch/pytorch/1003")
     stack.s3.put_object(Bucket=TEMP_LOG_BUCKET, Key="temp_logs/1003", Body=FAILING_LOG.encode())
     response = handlers.classify(api_event(job_id=1003, temp_log="true"), None)
     assert response["statusCode"] == 200
@@ -108,6 +98,7 @@ def test_truncated_gzip_is_a_clear_422_and_writes_nothing(stack: Stack) -> None:
 
 def test_invalid_utf8_is_replaced_not_rejected(stack: Stack) -> None:
     log = FAILING_LOG.encode().replace(b"AssertionError", b"Assertion\xff\xfeError")
+    stack.put_item("pytorch/pytorch/1007")
     stack.put_log("log/1007", log)
     response = handlers.classify(api_event(job_id=1007), None)
     assert response["statusCode"] == 200
@@ -149,14 +140,15 @@ def test_other_attributes_of_the_item_survive(stack: Stack) -> None:
 
 
 def test_direct_invocation_and_write_false(stack: Stack) -> None:
+    stack.put_item("pytorch/audio/1009")
     stack.put_log("log/pytorch/audio/1009", FAILING_LOG)
     event = {"job_id": 1009, "repo": "pytorch/audio", "context_depth": 0, "write": False}
     response = handlers.classify(event, None)
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["context"] == []
-    assert stack.all_items() == []
+    assert stack.all_items() == [{KEY_ATTRIBUTE: {"S": "pytorch/audio/1009"}}]
     response = handlers.classify({**event, "write": True}, None)
-    assert stack.item("pytorch/audio/1009") is not None
+    assert VERDICT_ATTRIBUTE in (stack.item("pytorch/audio/1009") or {})
 
 
 def test_unrecognised_event_is_400(stack: Stack) -> None:
@@ -166,6 +158,8 @@ def test_unrecognised_event_is_400(stack: Stack) -> None:
 
 
 def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
+    for job in ("pytorch/pytorch/1010", "pytorch/vision/1011"):
+        stack.put_item(job)
     stack.put_log("log/1010", FAILING_LOG)
     stack.put_log("log/pytorch/vision/1011", FAILING_LOG)
     event = s3_event("ossci-raw-job-status", "log/1010", "log/pytorch/vision/1011")
@@ -175,26 +169,37 @@ def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
     assert stack.item("pytorch/vision/1011") is not None
 
 
-def test_sqs_batch_reports_only_the_poisoned_messages(stack: Stack) -> None:
-    stack.put_log("log/1012", FAILING_LOG)
-    stack.put_log("log/1013", FAILING_LOG)
+def test_sqs_batch_reports_only_the_messages_that_may_succeed_later(
+    stack: Stack, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for job in ("pytorch/pytorch/1012", "pytorch/pytorch/1013", "pytorch/pytorch/1019"):
+        stack.put_item(job)
+    for key in ("log/1012", "log/1013", "log/1019"):
+        stack.put_log(key, FAILING_LOG)
     event = batch(
         sqs_message("direct", {"job_id": 1012}),
         sqs_message("poison", "{not json"),
         sqs_message("missing", {"job_id": 404404}),
         sqs_message("notification", s3_event("ossci-raw-job-status", "log/1013")),
         sqs_message("s3-test", {"Event": "s3:TestEvent"}),
+        sqs_message("throttled", {"job_id": 1019}),
     )
-    response = handlers.classify(event, None)
-    assert response == {
-        "batchItemFailures": [{"itemIdentifier": "poison"}, {"itemIdentifier": "missing"}]
-    }
-    assert stack.item("pytorch/pytorch/1012") is not None
-    assert stack.item("pytorch/pytorch/1013") is not None
+    with fault_proxy(aws) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+        # Every write of job 1019 is throttled, past the client's retries.
+        proxy.inject(dynamodb_throttling("UpdateItem", times=100, body_contains=b"/1019"))
+        response = handlers.classify(event, None)
+    # Bad, missing and unreadable work is dropped (it would fail forever);
+    # only the throttled message returns to the queue.
+    assert response == {"batchItemFailures": [{"itemIdentifier": "throttled"}]}
+    assert VERDICT_ATTRIBUTE in (stack.item("pytorch/pytorch/1012") or {})
+    assert VERDICT_ATTRIBUTE in (stack.item("pytorch/pytorch/1013") or {})
+    assert VERDICT_ATTRIBUTE not in (stack.item("pytorch/pytorch/1019") or {})
     assert stack.item("pytorch/pytorch/404404") is None
 
 
 def test_clients_and_ruleset_are_built_once_per_container(stack: Stack) -> None:
+    stack.put_item("pytorch/pytorch/1014")
     stack.put_log("log/1014", FAILING_LOG)
     handlers.classify(api_event(job_id=1014), None)
     first = handlers._classifier
@@ -209,6 +214,7 @@ def test_ruleset_comes_from_the_environment(
     ruleset = tmp_path / "rules.toml"  # type: ignore[operator]
     ruleset.write_text("[[rule]]\nname = 'shard'\npattern = '--shard (\\d+)'\n")
     monkeypatch.setenv("LOGSORTER_RULESET", str(ruleset))
+    stack.put_item("pytorch/pytorch/1015")
     stack.put_log("log/1015", FAILING_LOG)
     response = handlers.classify(api_event(job_id=1015), None)
     assert json.loads(response["body"])["rule"] == "shard"
@@ -271,6 +277,7 @@ def test_a_100_mb_log(stack: Stack) -> None:
     )
     repeats = 100 * 1024 * 1024 // len(chunk) + 1
     log = (chunk + "\n") * repeats + FAILING_LOG
+    stack.put_item("pytorch/pytorch/1018")
     body = stack.put_log("log/1018", log)
     started = time.perf_counter()
     response = handlers.classify(api_event(job_id=1018), None)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 from classifier_stack import FAILING_LOG, Stack
 from lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from logsorter.classifier.jobs_table import VERDICT_ATTRIBUTE
 from logsorter.functions import FUNCTIONS_BY_NAME
 from support.events import api_event, batch, sqs_message
+from support.faults import fault_proxy, s3_get_object, stall
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +47,7 @@ def run_logsorter(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_invoke_classify_on_the_shipped_request(stack: Stack) -> None:
     repo, job_id = shipped_job()
+    stack.put_item(f"{repo}/{job_id}")
     stack.put_log(f"log/{job_id}", FAILING_LOG)
     result = run_logsorter("invoke", "classify", "--data-file", str(REQUEST))
     assert result.returncode == 0, result.stderr
@@ -95,6 +99,7 @@ def invoke_over_http(emulator: LambdaRuntimeEmulator, event: object) -> tuple[ob
 def test_handler_under_the_runtime_interface_client(
     stack: Stack, classify_function: LambdaRuntimeEmulator
 ) -> None:
+    stack.put_item("pytorch/pytorch/2001")
     stack.put_log("log/2001", FAILING_LOG)
     response, error = invoke_over_http(classify_function, api_event(job_id=2001))
     assert error == ""
@@ -107,9 +112,56 @@ def test_handler_under_the_runtime_interface_client(
     assert isinstance(response, dict)
     assert response["statusCode"] == 404
 
-    messages = batch(sqs_message("good", {"job_id": 2001}), sqs_message("bad", "not json"))
-    response, _ = invoke_over_http(classify_function, messages)
-    assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+
+def test_a_poison_message_fails_nothing_under_the_runtime_interface_client(
+    stack: Stack, classify_function: LambdaRuntimeEmulator
+) -> None:
+    for job_id in (2003, 2004):
+        stack.put_item(f"pytorch/pytorch/{job_id}")
+        stack.put_log(f"log/{job_id}", FAILING_LOG)
+    messages = batch(
+        sqs_message("good", {"job_id": 2003}),
+        # int() refuses a string of more than 4300 digits.
+        sqs_message("poison", '{"job_id": "' + "9" * 5000 + '"}'),
+        sqs_message("not-json", "not json"),
+        sqs_message("also-good", {"job_id": 2004}),
+    )
+    response, error = invoke_over_http(classify_function, messages)
+    assert error == ""
+    # The poison and the garbage would fail forever: dropped, not redelivered.
+    assert response == {"batchItemFailures": []}
+    for job_id in (2003, 2004):
+        assert VERDICT_ATTRIBUTE in (stack.item(f"pytorch/pytorch/{job_id}") or {})
+
+
+def test_a_stalled_read_answers_before_the_runtimes_deadline(stack: Stack, aws: str) -> None:
+    timeout_seconds = 4
+    stack.put_item("pytorch/pytorch/2005")
+    stack.put_log("log/2005", FAILING_LOG)
+    handler = FUNCTIONS_BY_NAME["classify"].handler
+    with fault_proxy(aws) as proxy:
+        proxy.inject(stall(s3_get_object("log/2005")))
+        environment = {"AWS_ENDPOINT_URL_S3": proxy.url}
+        with lambda_function(handler, environment, timeout_seconds=timeout_seconds) as emulator:
+            # The first invocation also waits for the runtime to start.
+            response, _ = invoke_over_http(emulator, {"job_id": "warm-up"})
+            assert isinstance(response, dict)
+            assert response["statusCode"] == 400
+            started = time.monotonic()
+            response, error = invoke_over_http(emulator, api_event(job_id=2005))
+            answered_api = time.monotonic() - started
+            started = time.monotonic()
+            batch_response, _ = invoke_over_http(
+                emulator, batch(sqs_message("stalled", {"job_id": 2005}))
+            )
+            answered_batch = time.monotonic() - started
+    assert error == ""
+    assert isinstance(response, dict)
+    assert response["statusCode"] == 504
+    assert "timed out" in response["body"]
+    assert batch_response == {"batchItemFailures": [{"itemIdentifier": "stalled"}]}
+    assert answered_api < timeout_seconds
+    assert answered_batch < timeout_seconds
 
 
 def test_a_missing_handler_fails_each_invocation_as_lambda_does(aws: str) -> None:

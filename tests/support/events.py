@@ -1,9 +1,11 @@
 """Builders of the events Lambda hands the functions: API Gateway requests,
-S3 notifications, SQS batches and SNS records, shaped as AWS sends them."""
+S3 notifications, SQS batches and SNS records, shaped as AWS sends them, and
+the context object it passes beside them."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 REGION = "us-east-1"
@@ -68,3 +70,15 @@ def sns_record(message: object) -> dict[str, Any]:
         "EventSource": "aws:sns",
         "Sns": {"Type": "Notification", "Message": json.dumps(message)},
     }
+
+
+class LambdaContext:
+    """The parts of Lambda's context object the handlers read, with
+    ``seconds`` left before the function's timeout."""
+
+    def __init__(self, seconds: float, request_id: str = "test-request") -> None:
+        self.aws_request_id = request_id
+        self._deadline = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -14,9 +14,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from logsorter import CorruptInputError
 from logsorter.aws import dynamodb_client, s3_client
-from logsorter.classifier.config import DEFAULT_REPO, ClassifierConfig
+from logsorter.classifier.config import CLIENT_LIMITS, DEFAULT_REPO, ClassifierConfig
 from logsorter.classifier.errors import LogNotFound, UnreadableLog, UpstreamFailure
-from logsorter.classifier.jobs_table import write_verdict
+from logsorter.classifier.jobs_table import fit_verdict, write_verdict
 from logsorter.storage import S3Store, Store, UnsafeKey
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class JobVerdict:
     request: ClassifyRequest
-    #: ``Match.to_dict()``, or ``None`` when no rule matched.
+    #: ``Match.to_dict()`` cut to the stored limits (``fit_verdict``), or
+    #: ``None`` when no rule matched.
     match: dict[str, Any] | None
     log_bytes: int
     download_seconds: float
@@ -51,12 +52,12 @@ class JobClassifier:
 
     @classmethod
     def from_config(cls, config: ClassifierConfig) -> JobClassifier:
-        s3 = s3_client()
+        s3 = s3_client(CLIENT_LIMITS)
         return cls(
             config,
             logs=S3Store(s3, config.log_bucket),
             temp_logs=S3Store(s3, config.temp_log_bucket),
-            dynamodb=dynamodb_client(),
+            dynamodb=dynamodb_client(CLIENT_LIMITS),
         )
 
     def log_location(self, request: ClassifyRequest) -> tuple[Store, str]:
@@ -69,10 +70,11 @@ class JobClassifier:
 
     def classify(self, request: ClassifyRequest) -> JobVerdict:
         """Classify the job's log and, if a rule matched and ``request.write``,
-        record the verdict and the ruleset digest in one ``UpdateItem``.
+        record the verdict (cut to fit the item) and the ruleset digest in one
+        ``UpdateItem``.
 
-        Raises ``LogNotFound``, ``UnreadableLog`` or ``UpstreamFailure``;
-        nothing is written in any of those cases.
+        Raises ``LogNotFound``, ``UnreadableLog``, ``JobNotInTable`` or
+        ``UpstreamFailure``; nothing is written in any of those cases.
         """
         ruleset = self.config.ruleset
         store, key = self.log_location(request)
@@ -82,10 +84,17 @@ class JobClassifier:
         downloaded = time.perf_counter()
         match = classify_log(ruleset, data, request.context_depth, where)
         classified = time.perf_counter()
-        verdict = match.to_dict() if match is not None else None
+        verdict = fit_verdict(match.to_dict()) if match is not None else None
         written = False
         if verdict is not None and request.write:
-            write_verdict(self.dynamodb, self.config.jobs_table, request, verdict, ruleset.digest)
+            write_verdict(
+                self.dynamodb,
+                self.config.jobs_table,
+                request,
+                verdict,
+                ruleset.digest,
+                create_missing=self.config.create_missing_jobs,
+            )
             written = True
         return JobVerdict(
             request=request,

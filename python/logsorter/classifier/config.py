@@ -1,6 +1,6 @@
 """The classifier's configuration, read from the environment once per
-container or command: where logs are read and verdicts written, and the
-compiled ruleset."""
+container or command: where logs are read and verdicts written, whether a
+verdict may create a job's item, and the compiled ruleset."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from logsorter import RuleSet
+from logsorter.aws import ClientLimits
 from logsorter.rulesets import load_ruleset
 
 DEFAULT_REPO = "pytorch/pytorch"
 DEFAULT_LOG_BUCKET = "ossci-raw-job-status"
 DEFAULT_TEMP_LOG_BUCKET = "gha-artifacts"
 DEFAULT_JOBS_TABLE = "torchci-workflow-job"
+#: Worst case of one S3 or DynamoDB call: 3 x (2 s + 10 s) plus backoff, well
+#: inside the function's 60 s, so a stalled call fails over to a retry and
+#: an invocation's deadline (see ``ClassifierApp``) is rarely what stops it.
+CLIENT_LIMITS = ClientLimits(max_attempts=3, connect_timeout_seconds=2, read_timeout_seconds=10)
+TRUE_WORDS = frozenset({"true", "1", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "no"})
 
 
 @dataclass(frozen=True)
@@ -23,16 +30,31 @@ class ClassifierConfig:
     log_bucket: str = DEFAULT_LOG_BUCKET
     temp_log_bucket: str = DEFAULT_TEMP_LOG_BUCKET
     jobs_table: str = DEFAULT_JOBS_TABLE
+    #: Whether a verdict for a job the table has no item for creates the
+    #: item; by default it is refused, so a stray event cannot add jobs.
+    create_missing_jobs: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ClassifierConfig:
         """``LOGSORTER_*`` variables, each falling back to its default when
         unset or empty; ``LOGSORTER_RULESET`` is a ruleset TOML path (else the
         packaged ruleset). Raises ``OSError`` or ``ValueError`` when the
-        ruleset does not load."""
+        ruleset does not load or a variable has no meaning."""
         return cls(
             ruleset=load_ruleset(environ.get("LOGSORTER_RULESET") or None),
             log_bucket=environ.get("LOGSORTER_LOG_BUCKET") or DEFAULT_LOG_BUCKET,
             temp_log_bucket=environ.get("LOGSORTER_TEMP_LOG_BUCKET") or DEFAULT_TEMP_LOG_BUCKET,
             jobs_table=environ.get("LOGSORTER_JOBS_TABLE") or DEFAULT_JOBS_TABLE,
+            create_missing_jobs=parse_boolean(
+                "LOGSORTER_CREATE_MISSING_JOBS",
+                environ.get("LOGSORTER_CREATE_MISSING_JOBS") or "false",
+            ),
         )
+
+
+def parse_boolean(name: str, value: str) -> bool:
+    """``true``/``1``/``yes`` or ``false``/``0``/``no``, in any case."""
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return word in TRUE_WORDS

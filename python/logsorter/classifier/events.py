@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from logsorter.classifier.config import DEFAULT_REPO, ClassifierConfig
+from logsorter.classifier.config import DEFAULT_REPO, ClassifierConfig, parse_boolean
 from logsorter.classifier.errors import BadRequest
 from logsorter.rulesets import DEFAULT_CONTEXT_DEPTH
 
 EventKind = Literal["api", "direct", "s3", "sqs"]
 
-#: GitHub's owner/name alphabet; anything else cannot name a log key safely.
-REPO_PATTERN = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-INTEGER_PATTERN = re.compile(r"-?[0-9]+")
+#: GitHub's owner/name alphabet, where no part starts with a dot (GitHub
+#: allows none, and ``.``/``..`` would name another log key and item).
+REPO_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*/[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+#: Job ids are far shorter; the bound keeps ``int()`` away from Python's
+#: 4300-digit limit and every key short.
+MAX_INTEGER_DIGITS = 20
+INTEGER_PATTERN = re.compile(rf"-?[0-9]{{1,{MAX_INTEGER_DIGITS}}}")
+MAX_JOB_ID = 10**MAX_INTEGER_DIGITS - 1
+#: How much of a rejected value an error message quotes.
+SHOWN_CHARS = 80
 #: Deeper context than this is never useful and bloats the item.
 MAX_CONTEXT_DEPTH = 1000
-TRUE_WORDS = frozenset({"true", "1", "yes"})
-FALSE_WORDS = frozenset({"false", "0", "no"})
 
 
 @dataclass(frozen=True)
@@ -73,24 +78,34 @@ def event_kind(event: object) -> EventKind:
     )
 
 
-def request_from_fields(fields: Mapping[str, Any]) -> ClassifyRequest:
+def request_from_fields(fields: object) -> ClassifyRequest:
     """A request from API query parameters (strings) or direct-invocation
     JSON (typed values)."""
+    if not isinstance(fields, Mapping):
+        raise BadRequest(f"the request must be a JSON object, not {type(fields).__name__}")
     if fields.get("job_id") in (None, ""):
         raise BadRequest("job_id is required")
     repo = fields.get("repo") or DEFAULT_REPO
-    if not isinstance(repo, str) or not REPO_PATTERN.fullmatch(repo) or ".." in repo:
-        raise BadRequest(f"repo must look like owner/name, got {repo!r}")
+    if not isinstance(repo, str) or not REPO_PATTERN.fullmatch(repo):
+        raise BadRequest(f"repo must look like owner/name, got {_shown(repo)}")
     context_depth = _integer(fields, "context_depth", DEFAULT_CONTEXT_DEPTH)
     if not 0 <= context_depth <= MAX_CONTEXT_DEPTH:
         raise BadRequest(f"context_depth must be between 0 and {MAX_CONTEXT_DEPTH}")
     job_id = _integer(fields, "job_id", 0)
-    if job_id <= 0:
-        raise BadRequest("job_id must be a positive integer")
+    if not 0 < job_id <= MAX_JOB_ID:
+        raise BadRequest(
+            f"job_id must be a positive integer of at most {MAX_INTEGER_DIGITS} digits"
+        )
+    temp_log = _boolean(fields, "temp_log", default=False)
+    if temp_log and repo != DEFAULT_REPO:
+        # Temp logs are keyed by job id alone, so they can only be the
+        # default repo's: for another repo the verdict would land on a job
+        # whose log it is not.
+        raise BadRequest(f"temp_log is only for {DEFAULT_REPO} jobs, not {repo}")
     return ClassifyRequest(
         job_id=job_id,
         repo=repo,
-        temp_log=_boolean(fields, "temp_log", default=False),
+        temp_log=temp_log,
         context_depth=context_depth,
         write=_boolean(fields, "write", default=True),
     )
@@ -100,15 +115,11 @@ def request_from_api(event: Mapping[str, Any]) -> ClassifyRequest:
     return request_from_fields(event.get("queryStringParameters") or {})
 
 
-def request_from_s3_record(record: Mapping[str, Any], config: ClassifierConfig) -> ClassifyRequest:
+def request_from_s3_record(record: object, config: ClassifierConfig) -> ClassifyRequest:
     """The job a log object belongs to, from its bucket and key: ``log/{id}``
     (pytorch/pytorch) or ``log/{owner}/{name}/{id}`` in the log bucket,
     ``temp_logs/{id}`` in the temp-log bucket."""
-    try:
-        bucket = record["s3"]["bucket"]["name"]
-        key = unquote_plus(record["s3"]["object"]["key"])
-    except (KeyError, TypeError) as err:
-        raise BadRequest("S3 record without s3.bucket.name and s3.object.key") from err
+    bucket, key = s3_record_location(record)
     parts = key.split("/")
     if bucket == config.temp_log_bucket and len(parts) == 2 and parts[0] == "temp_logs":
         return request_from_fields({"job_id": parts[1], "temp_log": True})
@@ -118,34 +129,46 @@ def request_from_s3_record(record: Mapping[str, Any], config: ClassifierConfig) 
     raise BadRequest(f"s3://{bucket}/{key} is not a log object")
 
 
-def requests_from_sqs_body(body: str, config: ClassifierConfig) -> Iterator[ClassifyRequest]:
-    """The requests one SQS message carries: an S3 notification (any number of
-    records, none for S3's test event) or one direct invocation."""
+def s3_record_location(record: object) -> tuple[str, str]:
+    """The bucket and (decoded) key an S3 record names."""
+    s3 = record.get("s3") if isinstance(record, Mapping) else None
+    bucket = s3.get("bucket") if isinstance(s3, Mapping) else None
+    obj = s3.get("object") if isinstance(s3, Mapping) else None
+    name = bucket.get("name") if isinstance(bucket, Mapping) else None
+    key = obj.get("key") if isinstance(obj, Mapping) else None
+    if not isinstance(name, str) or not isinstance(key, str):
+        raise BadRequest("S3 record without s3.bucket.name and s3.object.key strings")
+    return name, unquote_plus(key)
+
+
+def event_from_sqs_message(message: object) -> Mapping[str, Any] | None:
+    """The event one SQS message's body carries, an S3 notification or a
+    direct invocation; ``None`` for S3's test event, which asks for nothing."""
+    body = message.get("body") if isinstance(message, Mapping) else None
+    if not isinstance(body, str):
+        raise BadRequest("an SQS message needs a string body")
     try:
-        message = json.loads(body)
+        event = json.loads(body)
     except ValueError as err:
         raise BadRequest(f"the message body is not JSON: {err}") from err
-    if not isinstance(message, Mapping):
+    if not isinstance(event, Mapping):
         raise BadRequest("the message body must be a JSON object")
-    if message.get("Event") == "s3:TestEvent":
-        return
-    kind = event_kind(message)
-    if kind == "s3":
-        for record in message["Records"]:
-            yield request_from_s3_record(record, config)
-    elif kind == "direct":
-        yield request_from_fields(message)
-    else:
+    if event.get("Event") == "s3:TestEvent":
+        return None
+    kind = event_kind(event)
+    if kind not in ("s3", "direct"):
         raise BadRequest(f"an SQS message cannot carry a {kind} event")
+    return event
 
 
 def without_writes(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of an API or direct event that classifies without writing."""
     kind = event_kind(event)
     if kind == "api":
-        query = dict(event.get("queryStringParameters") or {})
-        query["write"] = "false"
-        return {**event, "queryStringParameters": query}
+        query = event.get("queryStringParameters") or {}
+        if not isinstance(query, Mapping):
+            raise BadRequest("queryStringParameters must be a JSON object")
+        return {**event, "queryStringParameters": {**query, "write": "false"}}
     if kind == "direct":
         return {**event, "write": False}
     raise BadRequest(f"writing cannot be turned off for a {kind} event")
@@ -154,18 +177,27 @@ def without_writes(event: dict[str, Any]) -> dict[str, Any]:
 def _integer(fields: Mapping[str, Any], name: str, default: int) -> int:
     value = fields.get(name, default)
     if isinstance(value, bool):
-        raise BadRequest(f"{name} must be an integer, got {value!r}")
+        raise BadRequest(f"{name} must be an integer, got {value}")
     if isinstance(value, int):
         return value
     if isinstance(value, str) and INTEGER_PATTERN.fullmatch(value.strip()):
         return int(value)
-    raise BadRequest(f"{name} must be an integer, got {value!r}")
+    raise BadRequest(f"{name} must be an integer, got {_shown(value)}")
 
 
 def _boolean(fields: Mapping[str, Any], name: str, *, default: bool) -> bool:
     value = fields.get(name, default)
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in TRUE_WORDS | FALSE_WORDS:
-        return value.lower() in TRUE_WORDS
-    raise BadRequest(f"{name} must be true or false, got {value!r}")
+    if isinstance(value, str):
+        try:
+            return parse_boolean(name, value)
+        except ValueError as err:
+            raise BadRequest(str(err)) from err
+    raise BadRequest(f"{name} must be true or false, got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """A value as an error message quotes it: short, whatever was sent."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."

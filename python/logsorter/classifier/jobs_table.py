@@ -1,7 +1,8 @@
 """The jobs table (``torchci-workflow-job``, which the CI dashboard owns and
 reads): the names of the attributes the classifier reads and writes on a job's
-item, its one write (a verdict with its ruleset digest) and its one scan (the
-backfill's search for failed jobs without a current verdict).
+item, its one write (a verdict with its ruleset digest, cut to fit the item)
+and its one scan (the backfill's search for failed jobs without a current
+verdict).
 
 The table has no index on conclusion or time, so that search is a filtered
 ``Scan`` of the whole table in parallel segments: it reads every item (read
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from logsorter.classifier.errors import UpstreamFailure
+from logsorter.classifier.errors import JobNotInTable, RejectedWrite, UpstreamFailure
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateItemInputTypeDef
 
     from logsorter.classifier.events import ClassifyRequest
 
@@ -42,6 +43,21 @@ COMPLETED_AT_ATTRIBUTE = "completed_at"
 STARTED_AT_ATTRIBUTE = "started_at"
 FAILED_CONCLUSION = "failure"
 
+#: What a verdict stores at most, in UTF-8 bytes: about 66 KB in all, so an
+#: item with both verdicts (final and temp log) stays far below DynamoDB's
+#: 400 KB item limit and leaves room for the CI pipeline's attributes.
+MAX_LINE_BYTES = 16 * 1024
+MAX_CAPTURE_BYTES = 4 * 1024
+MAX_CAPTURES_BYTES = 16 * 1024
+MAX_CONTEXT_LINE_BYTES = 4 * 1024
+MAX_CONTEXT_BYTES = 32 * 1024
+#: Ends a cut value; the number is how many bytes were cut.
+TRUNCATION_MARKER = "…[truncated {} bytes]"
+#: Stands for the entries of a list past its total limit.
+DROPPED_ENTRIES_MARKER = "…[truncated {} entries, {} bytes]"
+#: Room kept for the marker: it never needs more.
+MARKER_RESERVE_BYTES = 48
+
 
 def verdict_attribute(temp_log: bool) -> str:
     return TEMP_VERDICT_ATTRIBUTE if temp_log else VERDICT_ATTRIBUTE
@@ -53,25 +69,40 @@ def write_verdict(
     request: ClassifyRequest,
     verdict: dict[str, Any],
     digest: str,
+    *,
+    create_missing: bool = False,
 ) -> None:
     """Set the verdict and its digest together, leaving every other attribute
-    of the item alone (the item is created if the job is not recorded yet)."""
+    of the item alone. Only onto an item the table has, unless
+    ``create_missing``: a job the CI pipeline never recorded gets no item.
+
+    Raises ``JobNotInTable``, ``RejectedWrite`` (DynamoDB refuses this write
+    whenever it is sent) or ``UpstreamFailure``."""
     attribute = verdict_attribute(request.temp_log)
+    names = {"#verdict": attribute, "#digest": attribute + DIGEST_SUFFIX}
+    update: UpdateItemInputTypeDef = {
+        "TableName": table,
+        "Key": {KEY_ATTRIBUTE: {"S": request.dynamo_key}},
+        "UpdateExpression": "SET #verdict = :verdict, #digest = :digest",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {
+            ":verdict": verdict_value(verdict),
+            ":digest": {"S": digest},
+        },
+    }
+    if not create_missing:
+        update["ConditionExpression"] = "attribute_exists(#key)"
+        names["#key"] = KEY_ATTRIBUTE
     try:
-        dynamodb.update_item(
-            TableName=table,
-            Key={KEY_ATTRIBUTE: {"S": request.dynamo_key}},
-            UpdateExpression="SET #verdict = :verdict, #digest = :digest",
-            ExpressionAttributeNames={"#verdict": attribute, "#digest": attribute + DIGEST_SUFFIX},
-            ExpressionAttributeValues={
-                ":verdict": verdict_value(verdict),
-                ":digest": {"S": digest},
-            },
-        )
+        dynamodb.update_item(**update)
     except (ClientError, BotoCoreError) as err:
-        raise UpstreamFailure(
-            f"DynamoDB UpdateItem {table} {request.dynamo_key} failed: {err}"
-        ) from err
+        failure = f"DynamoDB UpdateItem {table} {request.dynamo_key} failed: {err}"
+        code = err.response.get("Error", {}).get("Code") if isinstance(err, ClientError) else None
+        if code == "ConditionalCheckFailedException":
+            raise JobNotInTable(f"job {request.dynamo_key} is not in the table {table}") from err
+        if code == "ValidationException":
+            raise RejectedWrite(failure) from err
+        raise UpstreamFailure(failure) from err
 
 
 def verdict_value(verdict: dict[str, Any]) -> AttributeValueTypeDef:
@@ -85,6 +116,46 @@ def verdict_value(verdict: dict[str, Any]) -> AttributeValueTypeDef:
             "context": {"L": [{"S": c} for c in verdict["context"]]},
         }
     }
+
+
+def fit_verdict(verdict: dict[str, Any]) -> dict[str, Any]:
+    """``Match.to_dict()`` with ``line``, ``captures`` and ``context`` cut to
+    the limits above, each cut marked, so that its item always fits."""
+    return {
+        **verdict,
+        "line": truncated(verdict["line"], MAX_LINE_BYTES),
+        "captures": truncated_list(verdict["captures"], MAX_CAPTURE_BYTES, MAX_CAPTURES_BYTES),
+        "context": truncated_list(verdict["context"], MAX_CONTEXT_LINE_BYTES, MAX_CONTEXT_BYTES),
+    }
+
+
+def truncated(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` UTF-8 bytes, its end replaced by a
+    marker saying how many bytes were cut when it does not fit."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    # Cut on a character boundary: a partial character is dropped.
+    kept = data[: max(0, limit - MARKER_RESERVE_BYTES)].decode("utf-8", "ignore")
+    return kept + TRUNCATION_MARKER.format(len(data) - len(kept.encode()))
+
+
+def truncated_list(values: list[str], each_limit: int, total_limit: int) -> list[str]:
+    """Each value cut to ``each_limit`` bytes; the values past
+    ``total_limit`` bytes in all are replaced by one marker entry."""
+    kept: list[str] = []
+    budget = total_limit
+    for index, value in enumerate(values):
+        cut = truncated(value, each_limit)
+        size = len(cut.encode())
+        if size > budget:
+            dropped = values[index:]
+            dropped_bytes = sum(len(v.encode()) for v in dropped)
+            kept.append(DROPPED_ENTRIES_MARKER.format(len(dropped), dropped_bytes))
+            break
+        kept.append(cut)
+        budget -= size
+    return kept
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def test_the_deadline_comes_from_lambdas_context() -> None:
     assert 8 < deadline - time.monotonic() < 10
 
 
-@pytest.mark.parametrize(("value", "expected"), [("", False), ("true", True), ("No", False)])
+@pytest.mark.parametrize(("value", "expected"), [("", True), ("true", True), ("No", False)])
 def test_creating_missing_jobs_is_read_from_the_environment(value: str, expected: bool) -> None:
     environ = {"LOGSORTER_CREATE_MISSING_JOBS": value}
     assert ClassifierConfig.from_env(environ).create_missing_jobs is expected

@@ -61,8 +61,12 @@ def has_verdict(stack: Stack, job_id: int) -> bool:
 
 
 def test_a_poison_message_fails_nothing_else_in_its_batch(
-    stack: Stack, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    stack: Stack,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("LOGSORTER_CREATE_MISSING_JOBS", "false")
     jobs_with_logs(stack, 3001, 3002)
     event = batch(
         sqs_message("good", {"job_id": 3001}),
@@ -163,7 +167,10 @@ def test_a_write_dynamodb_refuses_is_not_redelivered(
     assert not has_verdict(stack, 3008)
 
 
-def test_a_job_the_table_does_not_know_is_a_clear_404(stack: Stack) -> None:
+def test_a_job_the_table_does_not_know_is_a_clear_404_when_items_must_exist(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGSORTER_CREATE_MISSING_JOBS", "false")
     stack.put_log("log/3010", FAILING_LOG)
     stack.s3.put_object(Bucket=TEMP_LOG_BUCKET, Key="temp_logs/3010", Body=FAILING_LOG.encode())
     for event in (api_event(job_id=3010), api_event(job_id=3010, temp_log="true")):
@@ -175,8 +182,7 @@ def test_a_job_the_table_does_not_know_is_a_clear_404(stack: Stack) -> None:
     assert stack.all_items() == []
 
 
-def test_creating_missing_jobs_is_a_setting(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LOGSORTER_CREATE_MISSING_JOBS", "true")
+def test_missing_jobs_get_their_item_by_default(stack: Stack) -> None:
     stack.put_log("log/3011", FAILING_LOG)
     assert handlers.classify(api_event(job_id=3011), None)["statusCode"] == 200
     assert has_verdict(stack, 3011)

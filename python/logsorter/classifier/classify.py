@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from logsorter import CorruptInputError
+from logsorter import CorruptInputError, InputTooLargeError
 from logsorter.aws import dynamodb_client, s3_client
 from logsorter.classifier.config import CLIENT_LIMITS, DEFAULT_REPO, ClassifierConfig
-from logsorter.classifier.errors import LogNotFound, UnreadableLog, UpstreamFailure
+from logsorter.classifier.errors import LogNotFound, LogTooLarge, UnreadableLog, UpstreamFailure
 from logsorter.classifier.jobs_table import fit_verdict, write_verdict
 from logsorter.storage import S3Store, Store, UnsafeKey
 
@@ -82,7 +82,7 @@ class JobClassifier:
         started = time.perf_counter()
         data = read_log(store, key, where)
         downloaded = time.perf_counter()
-        match = classify_log(ruleset, data, request.context_depth, where)
+        match = classify_log(ruleset, data, request.context_depth, where, self.config.max_log_bytes)
         classified = time.perf_counter()
         verdict = fit_verdict(match.to_dict()) if match is not None else None
         written = False
@@ -121,10 +121,17 @@ def read_log(store: Store, key: str, where: str) -> bytes:
     return blob.data
 
 
-def classify_log(ruleset: RuleSet, data: bytes, context_depth: int, where: str) -> Match | None:
+def classify_log(
+    ruleset: RuleSet, data: bytes, context_depth: int, where: str, max_bytes: int | None
+) -> Match | None:
     """The ruleset's verdict; a log it cannot read (corrupt or truncated gzip)
-    is an ``UnreadableLog``."""
+    is an ``UnreadableLog``, one above ``max_bytes`` decompressed (or that
+    does not fit in memory) a ``LogTooLarge``."""
     try:
-        return ruleset.classify(data, context_depth)
+        return ruleset.classify(data, context_depth, max_bytes=max_bytes)
     except CorruptInputError as err:
         raise UnreadableLog(f"{where} is not a readable log: {err}") from err
+    except InputTooLargeError as err:
+        raise LogTooLarge(f"{where}: {err}") from err
+    except MemoryError as err:
+        raise LogTooLarge(f"{where} does not fit in this function's memory: {err}") from err

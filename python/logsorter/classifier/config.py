@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from logsorter import RuleSet
 from logsorter.aws import ClientLimits
+from logsorter.limits import ceiling
 from logsorter.rulesets import load_ruleset
 
 DEFAULT_REPO = "pytorch/pytorch"
 DEFAULT_LOG_BUCKET = "ossci-raw-job-status"
 DEFAULT_TEMP_LOG_BUCKET = "gha-artifacts"
 DEFAULT_JOBS_TABLE = "torchci-workflow-job"
+MAX_LOG_ENV = "LOGSORTER_MAX_LOG_MB"
 #: Worst case of one S3 or DynamoDB call: 3 x (2 s + 10 s) plus backoff, well
 #: inside the function's 60 s, so a stalled call fails over to a retry and
 #: an invocation's deadline (see ``ClassifierApp``) is rarely what stops it.
@@ -31,15 +33,19 @@ class ClassifierConfig:
     temp_log_bucket: str = DEFAULT_TEMP_LOG_BUCKET
     jobs_table: str = DEFAULT_JOBS_TABLE
     #: Whether a verdict for a job the table has no item for creates the
-    #: item; by default it is refused, so a stray event cannot add jobs.
-    create_missing_jobs: bool = False
+    #: item (the default); when not, a stray event cannot add jobs.
+    create_missing_jobs: bool = True
+    #: Logs longer than this once decompressed are refused (413).
+    max_log_bytes: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ClassifierConfig:
         """``LOGSORTER_*`` variables, each falling back to its default when
         unset or empty; ``LOGSORTER_RULESET`` is a ruleset TOML path (else the
-        packaged ruleset). Raises ``OSError`` or ``ValueError`` when the
-        ruleset does not load or a variable has no meaning."""
+        packaged ruleset). ``LOGSORTER_MAX_LOG_MB`` bounds a log's
+        decompressed size (default: a quarter of the function's memory).
+        Raises ``OSError`` or ``ValueError`` when the ruleset does not load
+        or a variable has no meaning."""
         return cls(
             ruleset=load_ruleset(environ.get("LOGSORTER_RULESET") or None),
             log_bucket=environ.get("LOGSORTER_LOG_BUCKET") or DEFAULT_LOG_BUCKET,
@@ -47,8 +53,9 @@ class ClassifierConfig:
             jobs_table=environ.get("LOGSORTER_JOBS_TABLE") or DEFAULT_JOBS_TABLE,
             create_missing_jobs=parse_boolean(
                 "LOGSORTER_CREATE_MISSING_JOBS",
-                environ.get("LOGSORTER_CREATE_MISSING_JOBS") or "false",
+                environ.get("LOGSORTER_CREATE_MISSING_JOBS") or "true",
             ),
+            max_log_bytes=ceiling(environ, MAX_LOG_ENV),
         )
 
 

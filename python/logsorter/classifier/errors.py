@@ -33,6 +33,12 @@ class UnreadableLog(ClassifyError):
     status = 422
 
 
+class LogTooLarge(ClassifyError):
+    """The log is above the function's ceiling once decompressed."""
+
+    status = 413
+
+
 class UpstreamFailure(ClassifyError):
     """S3 or DynamoDB failed even after the client's retries."""
 

@@ -1,0 +1,533 @@
+//! The rule-free locator: when no rule names a log's failure, or only a
+//! wrapper or catch-all rule does, it scores the kept lines by the evidence
+//! they carry and points at the best one. It knows no project: its evidence
+//! is an error lexicon, where a term sits in the line, the shape of a
+//! compiler or linter message, and how near the line is to where the failing
+//! step or job ended; known noise (progress, warnings, retries, lines
+//! repeated many times, wrappers that only report that something else
+//! failed) weighs less.
+//!
+//! It never invents a failure: a log that does not say that it failed (no
+//! `##[error]`, no non-zero exit, no `BUILD FAILURE` and the like near its
+//! end) gets no located line, and that check costs a substring search, so a
+//! successful log stays as cheap as before.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem;
+use regex::Regex;
+
+use super::ignore::KeptLines;
+use super::normalize;
+
+/// What the locator found: a kept line and how strongly it looks like the
+/// cause of the failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// 0-based line number in the original log.
+    pub line: usize,
+    /// Offset of the line's first byte in the original log.
+    pub start: usize,
+    /// The line, normalized.
+    pub text: String,
+    /// Its stable part (`stable_text`), so that located verdicts group.
+    pub stable: String,
+    /// 0 to 1.
+    pub score: f64,
+}
+
+/// The lines of a passing run of the same job, by their stable part: a line
+/// that a green run prints too is not why this run failed.
+#[derive(Debug, Default)]
+pub struct Baseline {
+    lines: HashSet<String>,
+}
+
+impl Baseline {
+    pub fn new(raw: &str) -> Self {
+        let log = normalize::NormalizedLog::new(raw);
+        let lines = (0..log.line_count())
+            .map(|i| stable_text(log.line(i)))
+            .filter(|stable| !stable.is_empty())
+            .collect();
+        Self { lines }
+    }
+
+    /// Whether the green run printed a line with the stable part of `line`
+    /// (a normalized line).
+    pub fn contains(&self, line: &str) -> bool {
+        let stable = stable_text(line);
+        !stable.is_empty() && self.lines.contains(&stable)
+    }
+}
+
+/// `line` without what changes from run to run: its words that are paths or
+/// URLs, numbers (counts, durations, timestamps, versions, ids) and hashes,
+/// and a leading `##[error]`. Punctuation and codes such as `E302` or
+/// `LNK2019` stay: they say what failed.
+pub fn stable_text(line: &str) -> String {
+    let line = line.trim_start();
+    let line = line.strip_prefix("##[error]").unwrap_or(line);
+    line.split_whitespace()
+        .filter(|word| !is_volatile(word))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_volatile(word: &str) -> bool {
+    // Paths, URLs, and `file:line` or `call(3)` positions.
+    let position = word
+        .as_bytes()
+        .windows(2)
+        .any(|w| matches!(w[0], b':' | b'(' | b'[') && w[1].is_ascii_digit());
+    if position || word.contains(['/', '\\']) {
+        return true;
+    }
+    let core = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let mut chars = core.chars();
+    let first = chars.next();
+    let starts_with_number = match first {
+        Some(c) if c.is_ascii_digit() => true,
+        Some('v' | 'V') => chars.next().is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    let hash = |part: &str| {
+        part.len() >= 7
+            && part.chars().all(|c| c.is_ascii_hexdigit())
+            && part.chars().any(|c| c.is_ascii_digit())
+    };
+    starts_with_number || core.split('-').any(hash)
+}
+
+/// How much a term says that something failed, before its place in the line
+/// counts. Terms of weight 0 say nothing on their own; they find the lines
+/// that end a step (`exit`) or retry (`retry`, `attempt`).
+const LEXICON: &[(&str, f64)] = &[
+    ("error", 0.8),
+    ("fatal", 0.9),
+    ("panic", 0.9),
+    ("segmentation fault", 0.9),
+    ("exception", 0.7),
+    ("traceback", 0.6),
+    ("failed", 0.8),
+    ("failure", 0.7),
+    ("fail", 0.6),
+    ("cannot", 0.6),
+    ("can't", 0.5),
+    ("could not", 0.6),
+    ("couldn't", 0.5),
+    ("unable to", 0.6),
+    ("not found", 0.6),
+    ("no such", 0.6),
+    ("undefined", 0.6),
+    ("denied", 0.6),
+    ("refused", 0.6),
+    ("timed out", 0.6),
+    ("timeout", 0.4),
+    ("terminated", 0.5),
+    ("killed", 0.6),
+    ("aborted", 0.6),
+    ("nothing provides", 0.7),
+    ("missing", 0.4),
+    ("invalid", 0.4),
+    ("unexpected", 0.4),
+    ("unsafe", 0.4),
+    ("wrong", 0.4),
+    ("conflict", 0.4),
+    ("no output", 0.4),
+    ("exit", 0.0),
+    ("retry", 0.0),
+    ("retrying", 0.0),
+    ("attempt", 0.0),
+];
+
+static TERMS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(LEXICON.iter().map(|(term, _)| term))
+        .expect("a few dozen short terms always fit an automaton")
+});
+
+/// A compiler's, linker's or linter's location: `path:line[:col]`,
+/// `path(line,col)`, `path:[line,col]`, before the message.
+static LOCATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s\[])[\w.\-/\\]*\w\.\w{1,8}(?::\d+(?::\d+)?(?:-\d+(?::\d+)?)?|\(\d+(?:,\d+)?\)|:\[\d+,\d+\]):?(?:\s|$)")
+        .expect("valid location pattern")
+});
+
+/// A linter finding without a word of the lexicon: `path:12:5: E302 ...`.
+static LINT_FINDING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[\w.\-/\\]+\.\w{1,8}:\d+:\d+: [A-Z]{1,4}\d{2,5}:? ").expect("valid lint pattern")
+});
+
+/// Lines that report that something else failed (a build tool, a step, the
+/// job): evidence that the log failed, and where the cause stops, but not
+/// the cause.
+static WRAPPER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        ^g?make(?:\[\d+\])?:\ \*\*\*
+        | recipe\ for\ target\ .*\ failed
+        | Execution\ failed\ for\ task
+        | Failed\ to\ execute\ goal
+        | Process\ completed\ with\ exit\ code\ [1-9]
+        | exit(?:ed\ with|\ code|\ status)[:\ ]*[1-9]
+        | returned\ non-zero\ exit\ status
+        | \bBUILD\ (?:FAILURE|FAILED)\b
+        | \bBuild\ (?:FAILED|failed)\b
+        | ^Finished:\ FAILURE
+        | \bTest\ Run\ Failed\b
+        | \bCommand\ failed\b
+        | ^FAILURE:
+        | ^FAIL\b
+        | has\ been\ terminated
+        ",
+    )
+    .expect("valid wrapper pattern")
+});
+
+static NOISE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:##\[(?:group|endgroup|debug|warning|notice)\]|\[command\]|[+$] )|━|%\|")
+        .expect("valid noise pattern")
+});
+
+static WARNING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\W*warn(?:ing)?s?\b|\[warn(?:ing)?\]").expect("valid warning pattern")
+});
+
+static RETRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bretry(?:ing)?\b|\battempt #?\d+").expect("valid retry pattern")
+});
+
+/// "0 errors", "Failures: 0": a count of nothing is no failure.
+static ZERO_COUNT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b0 (?:errors?|failures?|failed)\b|\b(?:errors?|failures?|failed)(?:\(s\))?\W{1,3}0\b")
+        .expect("valid zero-count pattern")
+});
+
+/// Without `##[error]` anywhere, a log must say that it failed within this
+/// many bytes of its end (Travis, Jenkins, mock and the build tools print
+/// the outcome last).
+const EVIDENCE_TAIL: usize = 64 << 10;
+
+/// Whether `raw` says that it failed. GitHub Actions marks every failing
+/// step with `##[error]`; other CI systems end with a wrapper line.
+pub fn has_failure_evidence(raw: &str) -> bool {
+    if memmem::find(raw.as_bytes(), b"##[error]").is_some() {
+        return true;
+    }
+    let mut tail_start = raw.len().saturating_sub(EVIDENCE_TAIL);
+    while !raw.is_char_boundary(tail_start) {
+        tail_start += 1;
+    }
+    let tail = &raw[tail_start..];
+    let mut line = String::new();
+    tail.split('\n').any(|raw_line| {
+        line.clear();
+        normalize::push_normalized_line(raw_line, 0, &mut line);
+        WRAPPER.is_match(&line)
+    })
+}
+
+/// A line holding a retry this many lines after an error retried it.
+const RETRY_WINDOW: usize = 5;
+/// A line whose stable part occurs this often is a pattern, not an event.
+const REPEATED: usize = 5;
+
+/// One kept line with evidence, before the evidence around it is weighed.
+struct Candidate {
+    line: usize,
+    start: usize,
+    text: String,
+    stable: String,
+    /// What the line itself says, 0 to 1.
+    own: f64,
+    anchor: bool,
+    wrapper: bool,
+    retry: bool,
+}
+
+/// The kept line of `raw` most likely to be why the log failed, if the log
+/// failed at all; lines a passing run (`baseline`) prints too are passed over.
+pub fn locate(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Option<Located> {
+    if !has_failure_evidence(raw) {
+        return None;
+    }
+    let candidates = candidates(raw, kept, baseline);
+    let anchors: Vec<usize> = candidates
+        .iter()
+        .filter(|c| c.anchor)
+        .map(|c| c.line)
+        .collect();
+    let retries: Vec<usize> = candidates
+        .iter()
+        .filter(|c| c.retry)
+        .map(|c| c.line)
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for candidate in &candidates {
+        *seen.entry(candidate.stable.as_str()).or_default() += 1;
+    }
+    let mut earlier: HashSet<&str> = HashSet::new();
+    let mut best: Option<(&Candidate, f64)> = None;
+    for candidate in &candidates {
+        let mut score = candidate.own;
+        let echo = candidate.text.starts_with("##[error]")
+            && earlier.contains(candidate.stable.as_str());
+        if candidate.wrapper || echo {
+            score *= 0.4;
+        }
+        if candidate.retry {
+            score *= 0.3;
+        } else if retries
+            .iter()
+            .any(|&r| r > candidate.line && r <= candidate.line + RETRY_WINDOW)
+        {
+            score *= 0.5;
+        }
+        if seen[candidate.stable.as_str()] >= REPEATED {
+            score *= 0.5;
+        }
+        score *= nearness(candidate.line, &anchors);
+        earlier.insert(&candidate.stable);
+        // The first of equally good lines: a cause comes before its echoes.
+        if best.map_or(true, |(_, top)| score > top + 1e-9) {
+            best = Some((candidate, score));
+        }
+    }
+    let (found, score) = best.filter(|&(_, score)| score > 0.0)?;
+    Some(Located {
+        line: found.line,
+        start: found.start,
+        text: found.text.clone(),
+        stable: found.stable.clone(),
+        score: (score * 100.0).round() / 100.0,
+    })
+}
+
+/// How much nearness to the end of a failing step or job adds: full within a
+/// screenful before it, less further up, little after the last one (a job's
+/// cleanup).
+fn nearness(line: usize, anchors: &[usize]) -> f64 {
+    let next = anchors.partition_point(|&a| a < line);
+    match anchors.get(next).map(|&a| a - line) {
+        Some(0..=200) => 1.0,
+        Some(201..=1000) => 0.85,
+        Some(1001..=5000) => 0.7,
+        Some(_) => 0.55,
+        None => 0.35,
+    }
+}
+
+/// The kept lines where a term of the lexicon or a linter's finding occurs,
+/// in order, with what each says on its own.
+fn candidates(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Vec<Candidate> {
+    let bytes = raw.as_bytes();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1))
+        .filter(|&start| start < bytes.len())
+        .collect();
+    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) - 1;
+    let mut lines: Vec<usize> = TERMS
+        .find_iter(bytes)
+        .map(|m| line_of(m.start()))
+        .chain(
+            LOCATION_HINT
+                .find_iter(raw)
+                .map(|m| line_of(m.start())),
+        )
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    let mut text = String::new();
+    lines
+        .into_iter()
+        .filter(|&line| kept.is_kept(line))
+        .filter_map(|line| {
+            let start = line_starts[line];
+            text.clear();
+            normalize::push_normalized_line(raw, start, &mut text);
+            if baseline.is_some_and(|b| b.contains(&text)) {
+                return None;
+            }
+            let body = text.trim_start();
+            if NOISE.is_match(body) {
+                return None;
+            }
+            let wrapper = WRAPPER.is_match(body);
+            Some(Candidate {
+                line,
+                start,
+                stable: stable_text(&text),
+                own: own_score(body),
+                anchor: wrapper || body.starts_with("##[error]"),
+                wrapper,
+                retry: RETRY.is_match(body),
+                text: text.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Finds lines that may be linter findings (which carry no lexicon term)
+/// without a regex search of every line: `:digits:digits: `.
+static LOCATION_HINT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r":\d+:\d+: [A-Z]").expect("valid hint pattern"));
+
+/// What `body` (a normalized line without its indentation) says on its own:
+/// its strongest term, more at the start of the line, in capitals or before
+/// a colon; more with a compiler's location; less for warnings and counts
+/// of nothing.
+fn own_score(body: &str) -> f64 {
+    let head = body
+        .strip_prefix("##[error]")
+        .unwrap_or(body)
+        .trim_start_matches(|c: char| !c.is_alphanumeric());
+    // A compiler's location before the message is part of the line's start.
+    let location = LOCATION.find(head).filter(|m| m.start() <= 1);
+    let head_at = body.len() - head.len() + location.map_or(0, |m| m.end());
+    let bytes = body.as_bytes();
+    let mut best = 0.0_f64;
+    let mut terms = 0;
+    for found in TERMS.find_iter(body) {
+        let (start, end) = (found.start(), found.end());
+        let weight = LEXICON[found.pattern().as_usize()].1;
+        let after = bytes.get(end).copied();
+        let word_start = start == 0 || !is_word_byte(bytes[start - 1]);
+        let word_end = after.map_or(true, |b| !is_word_byte(b) || b == b's');
+        if weight == 0.0 || !word_start || !word_end {
+            continue;
+        }
+        terms += 1;
+        let term = &body[start..end];
+        let mut score = weight;
+        if term.bytes().all(|b| !b.is_ascii_lowercase()) {
+            score += 0.15;
+        }
+        if after == Some(b':') {
+            score += 0.1;
+        }
+        if start > head_at + 1 {
+            score *= 0.6;
+        }
+        best = best.max(score);
+    }
+    if terms > 1 {
+        best += 0.05;
+    }
+    if best > 0.0 && (location.is_some() || LOCATION.is_match(head)) {
+        best += 0.3;
+    } else if LINT_FINDING.is_match(head) {
+        best = best.max(0.8);
+    }
+    if WARNING.is_match(body) {
+        best *= 0.25;
+    }
+    if ZERO_COUNT.is_match(body) {
+        best *= 0.1;
+    }
+    best.min(1.0)
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::ignore::RegionTracker;
+
+    fn all_kept() -> KeptLines {
+        RegionTracker::default().finish()
+    }
+
+    fn located(log: &str) -> Option<(usize, String, f64)> {
+        locate(log, &all_kept(), None).map(|l| (l.line + 1, l.stable, l.score))
+    }
+
+    const STEP_FAILED: &str = "##[error]Process completed with exit code 1.\n";
+
+    #[test]
+    fn stable_text_cuts_paths_numbers_and_hashes() {
+        assert_eq!(
+            stable_text("src/a.c:12:5: error: 'x' undeclared (first use in 3 places)"),
+            "error: 'x' undeclared (first use in places)"
+        );
+        assert_eq!(
+            stable_text("##[error]Job 4f3a9c2e1b failed after 12.5s at 2024-01-01 v1.2.3"),
+            "Job failed after at"
+        );
+        assert_eq!(stable_text("lib.py:3:1: E302 expected"), "E302 expected");
+        assert_eq!(stable_text("  "), "");
+    }
+
+    #[test]
+    fn the_compiler_error_beats_the_tools_that_report_it() {
+        let log = format!(
+            "##[group]Run make\nbuilding\nwarning: unused variable\n\
+             src/main.c:3:9: error: 'y' undeclared\nmake: *** [all] Error 2\n\
+             ##[error]make: *** [all] Error 2\n{STEP_FAILED}Post job cleanup.\n"
+        );
+        let (line, stable, score) = located(&log).unwrap();
+        assert_eq!((line, stable.as_str()), (4, "error: 'y' undeclared"));
+        assert!(score >= 0.9, "{score}");
+    }
+
+    #[test]
+    fn no_evidence_of_failure_no_verdict() {
+        let green = "Run tests\nerror: this is printed by a passing test\nFAILED? no\nall done\n";
+        assert_eq!(located(green), None);
+        assert!(!has_failure_evidence(green));
+        assert!(has_failure_evidence("x\nDone. Your build exited with 1.\n"));
+        assert!(has_failure_evidence("x\n##[error]boom\n"));
+        assert!(!has_failure_evidence("Process completed with exit code 0.\n"));
+    }
+
+    #[test]
+    fn noise_warnings_retries_and_zero_counts_weigh_less() {
+        let log = format!(
+            "##[group]Run fetch\nError: connection reset\nRetrying, attempt 2\nfetched\n\
+             WARNING: cache is stale\nTests run: 3, Failures: 0, Errors: 0\n\
+             Error: the schema file is missing\n{STEP_FAILED}"
+        );
+        assert_eq!(located(&log).unwrap().0, 7);
+        let repeated: String = (0..6).map(|i| format!("{i} error: flaky {i}\n")).collect();
+        let log = format!("{repeated}error: the one\n{STEP_FAILED}");
+        assert_eq!(located(&log).unwrap().0, 7);
+    }
+
+    #[test]
+    fn lines_after_the_failing_step_and_ignored_lines_weigh_less_or_nothing() {
+        let log = format!("fatal: real cause\n{STEP_FAILED}error: in cleanup\n");
+        assert_eq!(located(&log).unwrap().0, 1);
+        let mut tracker = RegionTracker::default();
+        assert!(!tracker.feed(0, true, None, |_| false));
+        let kept = tracker.finish();
+        let found = locate(&format!("fatal: dropped\nerror: kept\n{STEP_FAILED}"), &kept, None);
+        assert_eq!(found.map(|l| l.line), Some(1));
+    }
+
+    #[test]
+    fn linter_findings_are_located_by_their_shape() {
+        let log = format!("lint\nmod.py:13:1: F401 'os' imported but unused\n{STEP_FAILED}");
+        assert_eq!(located(&log).unwrap().0, 2);
+    }
+
+    #[test]
+    fn lines_of_the_passing_run_are_passed_over() {
+        let log = format!(
+            "2024-01-01T00:00:00.0000000Z error: known noise 123\nerror: the new one\n{STEP_FAILED}"
+        );
+        let baseline = Baseline::new("2023-05-05T01:02:03.0000000Z error: known noise 456\n");
+        assert!(baseline.contains("error: known noise 789"));
+        assert!(!baseline.contains("error: the new one"));
+        let found = locate(&log, &all_kept(), Some(&baseline)).unwrap();
+        assert_eq!(found.line, 1);
+        let without = locate(&log, &all_kept(), None).unwrap();
+        assert_eq!(without.line, 0);
+    }
+}

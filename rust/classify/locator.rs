@@ -136,7 +136,7 @@ const LEXICON: &[(&str, f64)] = &[
     ("unsafe", 0.4),
     ("wrong", 0.4),
     ("conflict", 0.4),
-    ("no output", 0.4),
+    ("no output", 0.6),
     ("exit", 0.0),
     ("retry", 0.0),
     ("retrying", 0.0),
@@ -184,6 +184,7 @@ static WRAPPER: LazyLock<Regex> = LazyLock::new(|| {
         | ^FAILURE:
         | ^FAIL\b
         | has\ been\ terminated
+        | ^(?:Failed|FAILED|Errors?|ERRORS?|Failures?):\ *[1-9]\d*$
         ",
     )
     .expect("valid wrapper pattern")
@@ -245,7 +246,6 @@ struct Candidate {
     stable: String,
     /// What the line itself says, 0 to 1.
     own: f64,
-    anchor: bool,
     wrapper: bool,
     retry: bool,
 }
@@ -256,12 +256,7 @@ pub fn locate(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Optio
     if !has_failure_evidence(raw) {
         return None;
     }
-    let candidates = candidates(raw, kept, baseline);
-    let anchors: Vec<usize> = candidates
-        .iter()
-        .filter(|c| c.anchor)
-        .map(|c| c.line)
-        .collect();
+    let (candidates, anchors) = candidates(raw, kept, baseline);
     let retries: Vec<usize> = candidates
         .iter()
         .filter(|c| c.retry)
@@ -304,27 +299,33 @@ pub fn locate(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Optio
         start: found.start,
         text: found.text.clone(),
         stable: found.stable.clone(),
-        score: (score * 100.0).round() / 100.0,
+        score: (score.min(1.0) * 100.0).round() / 100.0,
     })
 }
 
 /// How much nearness to the end of a failing step or job adds: full within a
-/// screenful before it, less further up, little after the last one (a job's
-/// cleanup).
+/// few screenfuls before it (wide, so that the first of a run of errors is
+/// not outranked by its followers), less further up, little after the last
+/// one (a job's cleanup).
 fn nearness(line: usize, anchors: &[usize]) -> f64 {
     let next = anchors.partition_point(|&a| a < line);
     match anchors.get(next).map(|&a| a - line) {
-        Some(0..=200) => 1.0,
-        Some(201..=1000) => 0.85,
-        Some(1001..=5000) => 0.7,
+        Some(0..=500) => 1.0,
+        Some(501..=2000) => 0.85,
+        Some(2001..=8000) => 0.7,
         Some(_) => 0.55,
         None => 0.35,
     }
 }
 
 /// The kept lines where a term of the lexicon or a linter's finding occurs,
-/// in order, with what each says on its own.
-fn candidates(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Vec<Candidate> {
+/// in order, with what each says on its own; and the lines, kept or not,
+/// that end a failing step or job (`anchors`, in order).
+fn candidates(
+    raw: &str,
+    kept: &KeptLines,
+    baseline: Option<&Baseline>,
+) -> (Vec<Candidate>, Vec<usize>) {
     let bytes = raw.as_bytes();
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1))
@@ -343,34 +344,41 @@ fn candidates(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Vec<C
     lines.sort_unstable();
     lines.dedup();
     let mut text = String::new();
-    lines
-        .into_iter()
-        .filter(|&line| kept.is_kept(line))
-        .filter_map(|line| {
-            let start = line_starts[line];
-            text.clear();
-            normalize::push_normalized_line(raw, start, &mut text);
-            if baseline.is_some_and(|b| b.contains(&text)) {
-                return None;
-            }
-            let body = text.trim_start();
-            if NOISE.is_match(body) {
-                return None;
-            }
-            let wrapper = WRAPPER.is_match(body);
-            Some(Candidate {
-                line,
-                start,
-                stable: stable_text(&text),
-                own: own_score(body),
-                anchor: wrapper || body.starts_with("##[error]"),
-                wrapper,
-                retry: RETRY.is_match(body),
-                text: text.clone(),
-            })
-        })
-        .collect()
+    let mut anchors = Vec::new();
+    let mut found = Vec::new();
+    for line in lines {
+        let start = line_starts[line];
+        text.clear();
+        normalize::push_normalized_line(raw, start, &mut text);
+        let body = text.trim_start();
+        let wrapper = WRAPPER.is_match(body);
+        // The step's own exit-code line is dropped by the ignore patterns,
+        // yet it still tells where the failing step ended.
+        if wrapper || body.starts_with("##[error]") {
+            anchors.push(line);
+        }
+        if !kept.is_kept(line)
+            || NOISE.is_match(body)
+            || baseline.is_some_and(|b| b.contains(&text))
+        {
+            continue;
+        }
+        found.push(Candidate {
+            line,
+            start,
+            stable: stable_text(&text),
+            own: own_score(body),
+            wrapper,
+            retry: RETRY.is_match(body),
+            text: text.clone(),
+        });
+    }
+    (found, anchors)
 }
+
+/// A dotted or `::` test identifier right after a term.
+static TEST_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^:? \S*\w(?:\.|::)\w\S*").expect("valid test id pattern"));
 
 /// Finds lines that may be linter findings (which carry no lexicon term)
 /// without a regex search of every line: `:digits:digits: `.
@@ -380,7 +388,8 @@ static LOCATION_HINT: LazyLock<Regex> =
 /// What `body` (a normalized line without its indentation) says on its own:
 /// its strongest term, more at the start of the line, in capitals or before
 /// a colon; more with a compiler's location; less for warnings and counts
-/// of nothing.
+/// of nothing. It may pass 1, so that a located message outranks a bare
+/// `ERROR` header; the verdict's score is capped at 1.
 fn own_score(body: &str) -> f64 {
     let head = body
         .strip_prefix("##[error]")
@@ -412,6 +421,9 @@ fn own_score(body: &str) -> f64 {
         }
         if start > head_at + 1 {
             score *= 0.6;
+        } else if TEST_ID.is_match(&body[end..]) {
+            // `FAILED pkg.Class.test`, `Failed a/b.py::test`: a test result.
+            score += 0.1;
         }
         best = best.max(score);
     }
@@ -429,7 +441,7 @@ fn own_score(body: &str) -> f64 {
     if ZERO_COUNT.is_match(body) {
         best *= 0.1;
     }
-    best.min(1.0)
+    best
 }
 
 fn is_word_byte(b: u8) -> bool {

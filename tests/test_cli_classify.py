@@ -37,6 +37,7 @@ PYTEST_FAILURE = {
     "line_num": 4,
     "captures": ["test_b.py", "test_two"],
     "context": ["+ echo done", "+ python -m pytest"],
+    "score": 1.0,
 }
 
 
@@ -108,6 +109,7 @@ def test_all_lists_every_rule_that_matched(rules: Path, log: Path) -> None:
             "line_num": 2,
             "captures": ["error"],
             "context": ["+ python -m pytest"],
+            "score": 1.0,
         },
     ]
 

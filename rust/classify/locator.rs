@@ -376,6 +376,10 @@ fn candidates(
     (found, anchors)
 }
 
+/// A program's name before its message: `ld: `, `npm ERR! `, `gcc-12: `.
+static PROGRAM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\w.+-]{1,24}(?::| \w+[:!]) ").expect("valid program pattern"));
+
 /// A dotted or `::` test identifier right after a term.
 static TEST_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^:? \S*\w(?:\.|::)\w\S*").expect("valid test id pattern"));
@@ -395,9 +399,11 @@ fn own_score(body: &str) -> f64 {
         .strip_prefix("##[error]")
         .unwrap_or(body)
         .trim_start_matches(|c: char| !c.is_alphanumeric());
-    // A compiler's location before the message is part of the line's start.
+    // A compiler's location, or the program's name (`ld: `, `npm error `),
+    // before the message is part of the line's start.
     let location = LOCATION.find(head).filter(|m| m.start() <= 1);
-    let head_at = body.len() - head.len() + location.map_or(0, |m| m.end());
+    let prefix = location.or_else(|| PROGRAM.find(head));
+    let head_at = body.len() - head.len() + prefix.map_or(0, |m| m.end());
     let bytes = body.as_bytes();
     let mut best = 0.0_f64;
     let mut terms = 0;

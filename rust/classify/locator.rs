@@ -176,6 +176,7 @@ static WRAPPER: LazyLock<Regex> = LazyLock::new(|| {
         | Process\ completed\ with\ exit\ code\ [1-9]
         | exit(?:ed\ with|\ code|\ status)[:\ ]*[1-9]
         | returned\ non-zero\ exit\ status
+        | \b[Ee]xit(?:ing|ed)?\ with\ (?:failure|error|non-zero)
         | \bBUILD\ (?:FAILURE|FAILED)\b
         | \bBuild\ (?:FAILED|failed)\b
         | ^Finished:\ FAILURE
@@ -413,7 +414,7 @@ fn own_score(body: &str) -> f64 {
         let after = bytes.get(end).copied();
         let word_start = start == 0 || !is_word_byte(bytes[start - 1]);
         let word_end = after.map_or(true, |b| !is_word_byte(b) || b == b's');
-        if weight == 0.0 || !word_start || !word_end {
+        if weight == 0.0 || !word_start || !word_end || in_path(body, start, end) {
             continue;
         }
         terms += 1;
@@ -448,6 +449,14 @@ fn own_score(body: &str) -> f64 {
         best *= 0.1;
     }
     best
+}
+
+/// Whether `body[start..end]` is part of a path (`src/panic.go`), where a
+/// term names a file, not a failure.
+fn in_path(body: &str, start: usize, end: usize) -> bool {
+    let token_start = body[..start].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let token_end = body[end..].find(char::is_whitespace).map_or(body.len(), |i| end + i);
+    body[token_start..token_end].contains(['/', '\\'])
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -502,6 +511,7 @@ mod tests {
         assert!(!has_failure_evidence(green));
         assert!(has_failure_evidence("x\nDone. Your build exited with 1.\n"));
         assert!(has_failure_evidence("x\n##[error]boom\n"));
+        assert!(has_failure_evidence("tar: Exiting with failure status\n"));
         assert!(!has_failure_evidence("Process completed with exit code 0.\n"));
     }
 
@@ -533,6 +543,8 @@ mod tests {
     fn linter_findings_are_located_by_their_shape() {
         let log = format!("lint\nmod.py:13:1: F401 'os' imported but unused\n{STEP_FAILED}");
         assert_eq!(located(&log).unwrap().0, 2);
+        let frame = format!("\t/go/src/runtime/panic.go:838 +0x207\n{STEP_FAILED}");
+        assert_ne!(located(&frame).map(|(line, ..)| line), Some(1));
     }
 
     #[test]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -171,18 +170,23 @@ def kept_line_numbers(lines: list[str]) -> set[int]:
     return kept
 
 
+PROPERTY_SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
 @pytest.fixture(scope="module")
 def locator_only() -> RuleSet:
     return RuleSet.from_toml(LOCATOR_ONLY)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@PROPERTY_SETTINGS
 @given(lines=st.lists(st.sampled_from(QUIET_LINES), max_size=40))
 def test_never_a_verdict_without_failure_evidence(locator_only: RuleSet, lines: list[str]) -> None:
     assert locator_only.classify("\n".join(lines) + "\n") is None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@PROPERTY_SETTINGS
 @given(
     lines=st.lists(
         st.sampled_from(QUIET_LINES + DROPPED_LINES + EVIDENCE_LINES + ["BEGIN", "END"]),

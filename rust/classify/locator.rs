@@ -271,8 +271,8 @@ pub fn locate(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Optio
     let mut best: Option<(&Candidate, f64)> = None;
     for candidate in &candidates {
         let mut score = candidate.own;
-        let echo = candidate.text.starts_with("##[error]")
-            && earlier.contains(candidate.stable.as_str());
+        let echo =
+            candidate.text.starts_with("##[error]") && earlier.contains(candidate.stable.as_str());
         if candidate.wrapper || echo {
             score *= 0.4;
         }
@@ -336,11 +336,7 @@ fn candidates(
     let mut lines: Vec<usize> = TERMS
         .find_iter(bytes)
         .map(|m| line_of(m.start()))
-        .chain(
-            LOCATION_HINT
-                .find_iter(raw)
-                .map(|m| line_of(m.start())),
-        )
+        .chain(LOCATION_HINT.find_iter(raw).map(|m| line_of(m.start())))
         .collect();
     lines.sort_unstable();
     lines.dedup();
@@ -454,8 +450,12 @@ fn own_score(body: &str) -> f64 {
 /// Whether `body[start..end]` is part of a path (`src/panic.go`), where a
 /// term names a file, not a failure.
 fn in_path(body: &str, start: usize, end: usize) -> bool {
-    let token_start = body[..start].rfind(char::is_whitespace).map_or(0, |i| i + 1);
-    let token_end = body[end..].find(char::is_whitespace).map_or(body.len(), |i| end + i);
+    let token_start = body[..start]
+        .rfind(char::is_whitespace)
+        .map_or(0, |i| i + 1);
+    let token_end = body[end..]
+        .find(char::is_whitespace)
+        .map_or(body.len(), |i| end + i);
     body[token_start..token_end].contains(['/', '\\'])
 }
 
@@ -512,7 +512,9 @@ mod tests {
         assert!(has_failure_evidence("x\nDone. Your build exited with 1.\n"));
         assert!(has_failure_evidence("x\n##[error]boom\n"));
         assert!(has_failure_evidence("tar: Exiting with failure status\n"));
-        assert!(!has_failure_evidence("Process completed with exit code 0.\n"));
+        assert!(!has_failure_evidence(
+            "Process completed with exit code 0.\n"
+        ));
     }
 
     #[test]
@@ -535,7 +537,11 @@ mod tests {
         let mut tracker = RegionTracker::default();
         assert!(!tracker.feed(0, true, None, |_| false));
         let kept = tracker.finish();
-        let found = locate(&format!("fatal: dropped\nerror: kept\n{STEP_FAILED}"), &kept, None);
+        let found = locate(
+            &format!("fatal: dropped\nerror: kept\n{STEP_FAILED}"),
+            &kept,
+            None,
+        );
         assert_eq!(found.map(|l| l.line), Some(1));
     }
 

@@ -157,7 +157,10 @@ pub struct Fallback {
 impl Fallback {
     /// Whether a verdict of the rule named `name` may give way to the locator.
     pub fn yields(&self, name: &str) -> bool {
-        self.wrappers.iter().chain(&self.catch_alls).any(|n| n == name)
+        self.wrappers
+            .iter()
+            .chain(&self.catch_alls)
+            .any(|n| n == name)
     }
 }
 
@@ -309,7 +312,10 @@ fn checked_fallback(entry: FallbackEntry, rules: &[Rule]) -> Result<Option<Fallb
             entry.min_score
         )));
     }
-    for (key, names) in [("wrappers", &entry.wrappers), ("catch_alls", &entry.catch_alls)] {
+    for (key, names) in [
+        ("wrappers", &entry.wrappers),
+        ("catch_alls", &entry.catch_alls),
+    ] {
         if let Some(unknown) = names.iter().find(|n| !rules.iter().any(|r| &r.name == *n)) {
             return Err(Error::RuleSetSyntax(format!(
                 "fallback.{key} names {unknown:?}, which is no rule's name"

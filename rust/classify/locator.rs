@@ -321,30 +321,36 @@ fn nearness(line: usize, anchors: &[usize]) -> f64 {
 
 /// The kept lines where a term of the lexicon or a linter's finding occurs,
 /// in order, with what each says on its own; and the lines, kept or not,
-/// that end a failing step or job (`anchors`, in order).
+/// that end a failing step or job (`anchors`, in order). Only the last
+/// `SEARCH_WINDOW` bytes are searched.
 fn candidates(
     raw: &str,
     kept: &KeptLines,
     baseline: Option<&Baseline>,
 ) -> (Vec<Candidate>, Vec<usize>) {
     let bytes = raw.as_bytes();
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1))
+    let window_start = memchr::memrchr(b'\n', &bytes[..raw.len().saturating_sub(SEARCH_WINDOW)])
+        .map_or(0, |i| i + 1);
+    let first_line = memchr::memchr_iter(b'\n', &bytes[..window_start]).count();
+    let window = &raw[window_start..];
+    let line_starts: Vec<usize> = std::iter::once(window_start)
+        .chain(memchr::memchr_iter(b'\n', window.as_bytes()).map(|i| window_start + i + 1))
         .filter(|&start| start < bytes.len())
         .collect();
-    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) - 1;
+    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= window_start + offset) - 1;
     let mut lines: Vec<usize> = TERMS
-        .find_iter(bytes)
+        .find_iter(window.as_bytes())
         .map(|m| line_of(m.start()))
-        .chain(LOCATION_HINT.find_iter(raw).map(|m| line_of(m.start())))
+        .chain(LOCATION_HINT.find_iter(window).map(|m| line_of(m.start())))
         .collect();
     lines.sort_unstable();
     lines.dedup();
+    let step_headers = step_headers(window, &line_of);
     let mut text = String::new();
     let mut anchors = Vec::new();
     let mut found = Vec::new();
-    for line in lines {
-        let start = line_starts[line];
+    for index in lines {
+        let (line, start) = (first_line + index, line_starts[index]);
         text.clear();
         normalize::push_normalized_line(raw, start, &mut text);
         let body = text.trim_start();
@@ -354,7 +360,11 @@ fn candidates(
         if wrapper || body.starts_with("##[error]") {
             anchors.push(line);
         }
+        let in_step_header = step_headers
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&index));
         if !kept.is_kept(line)
+            || in_step_header
             || NOISE.is_match(body)
             || baseline.is_some_and(|b| b.contains(&text))
         {
@@ -371,6 +381,31 @@ fn candidates(
         });
     }
     (found, anchors)
+}
+
+/// The bytes at the end of a log that the locator searches: a failure is
+/// reported near the end of its job, and a bounded search keeps a large
+/// failing log cheap.
+const SEARCH_WINDOW: usize = 2 << 20;
+
+/// The line ranges (first, last; indexes in `window`) of GitHub Actions'
+/// step headers: `##[group]Run ...` through `##[endgroup]` holds the
+/// step's script and inputs (`if-no-files-found: error`), never its output.
+fn step_headers(window: &str, line_of: &dyn Fn(usize) -> usize) -> Vec<(usize, usize)> {
+    let bytes = window.as_bytes();
+    let ends = memmem::Finder::new(b"##[endgroup]");
+    let next_group = memmem::Finder::new(b"##[group]");
+    memmem::find_iter(bytes, b"##[group]Run ")
+        .map(|at| {
+            let rest = &bytes[at + 1..];
+            // A header without its end is its first line alone.
+            let end = match (ends.find(rest), next_group.find(rest)) {
+                (Some(end), next) if next.map_or(true, |n| end < n) => at + 1 + end,
+                _ => at,
+            };
+            (line_of(at), line_of(end))
+        })
+        .collect()
 }
 
 /// A program's name before its message: `ld: `, `npm ERR! `, `gcc-12: `.
@@ -543,6 +578,15 @@ mod tests {
             None,
         );
         assert_eq!(found.map(|l| l.line), Some(1));
+    }
+
+    #[test]
+    fn a_steps_script_and_inputs_are_not_its_output() {
+        let log = format!(
+            "##[group]Run upload\nwith:\n  if-no-files-found: error\n##[endgroup]\n\
+             upload: cannot reach the store\n{STEP_FAILED}"
+        );
+        assert_eq!(located(&log).unwrap().0, 5);
     }
 
     #[test]

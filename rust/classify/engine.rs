@@ -424,8 +424,11 @@ impl CompiledRuleSet {
         if let Some(found) = winner.filter(|&(rule_index, _)| !yields(rule_index)) {
             return Some(verdict(found));
         }
+        // On the line the rule already names, the rule's captures say more.
+        let elsewhere =
+            |located: &Located| winner.map_or(true, |(_, line)| line.index != located.line);
         match locator::locate(data, &scan.kept, options.baseline) {
-            Some(located) if located.score >= fallback.min_score => {
+            Some(located) if located.score >= fallback.min_score && elsewhere(&located) => {
                 Some(self.located_verdict(data, &scan.kept, located, options.context_depth))
             }
             _ => winner.map(verdict),
@@ -712,6 +715,58 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains('\n'));
+    }
+
+    fn with_fallback(rules: &str) -> CompiledRuleSet {
+        CompiledRuleSet::from_toml(&format!(
+            "{rules}[fallback]\nenabled = true\nwrappers = ['make']\ncatch_alls = ['gha']\nmin_score = 0.5\n"
+        ))
+        .unwrap()
+    }
+
+    const RULES: &str = "[[rule]]\nname = 'cc'\npattern = ': error: '\n\
+                         [[rule]]\nname = 'make'\npattern = '^make: \\*\\*\\*'\n\
+                         [[rule]]\nname = 'gha'\npattern = '^##\\[error\\](.*)'\n";
+
+    #[test]
+    fn a_wrapper_or_catch_all_gives_way_to_the_located_line() {
+        let rs = with_fallback(RULES);
+        let log = "+ make\nld: cannot find -lz\nmake: *** [all] Error 1\n\
+                   ##[error]Process completed with exit code 2.\n";
+        let v = rs.classify(log, Options::default()).unwrap();
+        assert_eq!((v.rule.as_str(), v.line_num), (LOCATED_RULE, 2));
+        assert_eq!(
+            (v.captures, v.context),
+            (
+                vec!["ld: cannot find -lz".to_owned()],
+                vec!["+ make".to_owned()]
+            )
+        );
+        let specific = rs
+            .classify(&format!("a.c:1:1: error: x\n{log}"), Options::default())
+            .unwrap();
+        assert_eq!((specific.rule.as_str(), specific.score), ("cc", 1.0));
+        // The catch-all's own line: the rule's captures stay.
+        let same = rs
+            .classify("##[error]Unable to fetch: denied\n", Options::default())
+            .unwrap();
+        assert_eq!(
+            (same.rule.as_str(), same.captures),
+            ("gha", vec!["Unable to fetch: denied".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_wrapper_line_the_baseline_prints_does_not_win() {
+        let rs = with_fallback(RULES);
+        let log = "##[error]Node 16 is deprecated\nnothing else\n";
+        let baseline = Baseline::new("##[error]Node 16 is deprecated\n");
+        let options = Options {
+            baseline: Some(&baseline),
+            ..Options::default()
+        };
+        assert_eq!(rs.classify(log, options), None);
+        assert_eq!(rs.classify(log, Options::default()).unwrap().rule, "gha");
     }
 
     #[test]

@@ -154,20 +154,20 @@ static TERMS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// A compiler's, linker's or linter's location: `path:line[:col]`,
 /// `path(line,col)`, `path:[line,col]`, before the message.
 static LOCATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s\[])[\w.\-/\\]*\w\.\w{1,8}(?::\d+(?::\d+)?(?:-\d+(?::\d+)?)?|\(\d+(?:,\d+)?\)|:\[\d+,\d+\]):?(?:\s|$)")
-        .expect("valid location pattern")
+    compiled(
+        r"(?:^|[\s\[])[\w.\-/\\]*\w\.\w{1,8}(?::\d+(?::\d+)?(?:-\d+(?::\d+)?)?|\(\d+(?:,\d+)?\)|:\[\d+,\d+\]):?(?:\s|$)",
+    )
 });
 
 /// A linter finding without a word of the lexicon: `path:12:5: E302 ...`.
-static LINT_FINDING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[\w.\-/\\]+\.\w{1,8}:\d+:\d+: [A-Z]{1,4}\d{2,5}:? ").expect("valid lint pattern")
-});
+static LINT_FINDING: LazyLock<Regex> =
+    LazyLock::new(|| compiled(r"^[\w.\-/\\]+\.\w{1,8}:\d+:\d+: [A-Z]{1,4}\d{2,5}:? "));
 
 /// Lines that report that something else failed (a build tool, a step, the
 /// job): evidence that the log failed, and where the cause stops, but not
 /// the cause.
 static WRAPPER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compiled(
         r"(?x)
         ^g?make(?:\[\d+\])?:\ \*\*\*
         | recipe\ for\ target\ .*\ failed
@@ -188,26 +188,24 @@ static WRAPPER: LazyLock<Regex> = LazyLock::new(|| {
         | ^(?:Failed|FAILED|Errors?|ERRORS?|Failures?):\ *[1-9]\d*$
         ",
     )
-    .expect("valid wrapper pattern")
 });
 
+/// Markers, progress bars and commands: lines that never say what failed.
 static NOISE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:##\[(?:group|endgroup|debug|warning|notice)\]|\[command\]|[+$] )|━|%\|")
-        .expect("valid noise pattern")
+    compiled(r"^(?:##\[(?:group|endgroup|debug|warning|notice)\]|\[command\]|[+$] )|━|%\|")
 });
 
-static WARNING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\W*warn(?:ing)?s?\b|\[warn(?:ing)?\]").expect("valid warning pattern")
-});
+static WARNING: LazyLock<Regex> =
+    LazyLock::new(|| compiled(r"(?i)^\W*warn(?:ing)?s?\b|\[warn(?:ing)?\]"));
 
-static RETRY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bretry(?:ing)?\b|\battempt #?\d+").expect("valid retry pattern")
-});
+static RETRY: LazyLock<Regex> =
+    LazyLock::new(|| compiled(r"(?i)\bretry(?:ing)?\b|\battempt #?\d+"));
 
 /// "0 errors", "Failures: 0": a count of nothing is no failure.
 static ZERO_COUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b0 (?:errors?|failures?|failed)\b|\b(?:errors?|failures?|failed)(?:\(s\))?\W{1,3}0\b")
-        .expect("valid zero-count pattern")
+    compiled(
+        r"(?i)\b0 (?:errors?|failures?|failed)\b|\b(?:errors?|failures?|failed)(?:\(s\))?\W{1,3}0\b",
+    )
 });
 
 /// Without `##[error]` anywhere, a log must say that it failed within this
@@ -409,17 +407,14 @@ fn step_headers(window: &str, line_of: &dyn Fn(usize) -> usize) -> Vec<(usize, u
 }
 
 /// A program's name before its message: `ld: `, `npm ERR! `, `gcc-12: `.
-static PROGRAM: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[\w.+-]{1,24}(?::| \w+[:!]) ").expect("valid program pattern"));
+static PROGRAM: LazyLock<Regex> = LazyLock::new(|| compiled(r"^[\w.+-]{1,24}(?::| \w+[:!]) "));
 
 /// A dotted or `::` test identifier right after a term.
-static TEST_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^:? \S*\w(?:\.|::)\w\S*").expect("valid test id pattern"));
+static TEST_ID: LazyLock<Regex> = LazyLock::new(|| compiled(r"^:? \S*\w(?:\.|::)\w\S*"));
 
 /// Finds lines that may be linter findings (which carry no lexicon term)
 /// without a regex search of every line: `:digits:digits: `.
-static LOCATION_HINT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r":\d+:\d+: [A-Z]").expect("valid hint pattern"));
+static LOCATION_HINT: LazyLock<Regex> = LazyLock::new(|| compiled(r":\d+:\d+: [A-Z]"));
 
 /// What `body` (a normalized line without its indentation) says on its own:
 /// its strongest term, more at the start of the line, in capitals or before
@@ -492,6 +487,11 @@ fn in_path(body: &str, start: usize, end: usize) -> bool {
         .find(char::is_whitespace)
         .map_or(body.len(), |i| end + i);
     body[token_start..token_end].contains(['/', '\\'])
+}
+
+/// The locator's own patterns, fixed in this file.
+fn compiled(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("the locator's patterns are valid")
 }
 
 fn is_word_byte(b: u8) -> bool {

@@ -277,8 +277,8 @@ pub fn locate(raw: &str, kept: &KeptLines, baseline: Option<&Baseline>) -> Optio
         if candidate.retry {
             score *= 0.3;
         } else if retries
-            .iter()
-            .any(|&r| r > candidate.line && r <= candidate.line + RETRY_WINDOW)
+            .get(retries.partition_point(|&r| r <= candidate.line))
+            .is_some_and(|&r| r <= candidate.line + RETRY_WINDOW)
         {
             score *= 0.5;
         }

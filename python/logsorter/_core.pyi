@@ -8,6 +8,7 @@ import pyarrow as pa
 
 __all__ = [
     "DEFAULT_CONTEXT_DEPTH",
+    "LOCATED_RULE",
     "CorruptInputError",
     "InputTooLargeError",
     "Match",
@@ -28,6 +29,9 @@ __version__: str
 #: How many ``+`` lines (shell trace) a verdict carries as context when
 #: ``context_depth`` is not given.
 DEFAULT_CONTEXT_DEPTH: Final = 12
+
+#: The ``rule`` of a verdict the locator reached rather than a rule.
+LOCATED_RULE: Final = "located failure"
 
 class CorruptInputError(ValueError):
     """Input that cannot be read: gzip that does not decompress, or an upload

@@ -9,8 +9,8 @@
 //!
 //! It never invents a failure: a log that does not say that it failed (no
 //! `##[error]`, no non-zero exit, no `BUILD FAILURE` and the like near its
-//! end) gets no located line, and that check costs a substring search, so a
-//! successful log stays as cheap as before.
+//! end) gets no located line, and that check reads only the end of the log,
+//! so a successful log stays as cheap as before.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -208,28 +208,33 @@ static ZERO_COUNT: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// Without `##[error]` anywhere, a log must say that it failed within this
-/// many bytes of its end (Travis, Jenkins, mock and the build tools print
-/// the outcome last).
+/// Without `##[error]` in its last `SEARCH_WINDOW` bytes, a log must say
+/// that it failed within this many bytes of its end (Travis, Jenkins, mock
+/// and the build tools print the outcome last).
 const EVIDENCE_TAIL: usize = 64 << 10;
 
-/// Whether `raw` says that it failed. GitHub Actions marks every failing
-/// step with `##[error]`; other CI systems end with a wrapper line.
+/// Whether `raw` says that it failed: GitHub Actions marks every failing
+/// step with `##[error]` (looked for where the locator searches), other CI
+/// systems end with a wrapper line. Neither search reads a large log whole.
 pub fn has_failure_evidence(raw: &str) -> bool {
-    if memmem::find(raw.as_bytes(), b"##[error]").is_some() {
+    if memmem::find(tail(raw, SEARCH_WINDOW).as_bytes(), b"##[error]").is_some() {
         return true;
     }
-    let mut tail_start = raw.len().saturating_sub(EVIDENCE_TAIL);
-    while !raw.is_char_boundary(tail_start) {
-        tail_start += 1;
-    }
-    let tail = &raw[tail_start..];
+    let tail = tail(raw, EVIDENCE_TAIL);
     let mut line = String::new();
     tail.split('\n').any(|raw_line| {
         line.clear();
         normalize::push_normalized_line(raw_line, 0, &mut line);
         WRAPPER.is_match(&line)
     })
+}
+
+/// The end of `raw`, from its first line that starts within the last `len`
+/// bytes (the whole of a shorter log).
+fn tail(raw: &str, len: usize) -> &str {
+    let before = raw.len().saturating_sub(len);
+    let start = memchr::memrchr(b'\n', &raw.as_bytes()[..before]).map_or(0, |i| i + 1);
+    &raw[start..]
 }
 
 /// A line holding a retry this many lines after an error retried it.
@@ -327,10 +332,9 @@ fn candidates(
     baseline: Option<&Baseline>,
 ) -> (Vec<Candidate>, Vec<usize>) {
     let bytes = raw.as_bytes();
-    let window_start = memchr::memrchr(b'\n', &bytes[..raw.len().saturating_sub(SEARCH_WINDOW)])
-        .map_or(0, |i| i + 1);
+    let window = tail(raw, SEARCH_WINDOW);
+    let window_start = raw.len() - window.len();
     let first_line = memchr::memchr_iter(b'\n', &bytes[..window_start]).count();
-    let window = &raw[window_start..];
     let line_starts: Vec<usize> = std::iter::once(window_start)
         .chain(memchr::memchr_iter(b'\n', window.as_bytes()).map(|i| window_start + i + 1))
         .filter(|&start| start < bytes.len())
@@ -547,6 +551,10 @@ mod tests {
         assert!(has_failure_evidence("x\nDone. Your build exited with 1.\n"));
         assert!(has_failure_evidence("x\n##[error]boom\n"));
         assert!(has_failure_evidence("tar: Exiting with failure status\n"));
+        let long_ago = format!("##[error]boom\n{}", "ok\n".repeat(SEARCH_WINDOW));
+        assert!(!has_failure_evidence(&long_ago));
+        assert_eq!(tail("ab\ncd\nef", 4), "cd\nef");
+        assert_eq!(tail("ab", 10), "ab");
         assert!(!has_failure_evidence(
             "Process completed with exit code 0.\n"
         ));

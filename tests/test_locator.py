@@ -231,3 +231,12 @@ def test_realworld_logs_with_and_without_their_baseline(capsys: pytest.CaptureFi
     with capsys.disabled():
         print(f"\nrealworld logs with a passing run ({paired}): {landed}")
     assert paired == 7
+
+
+SUCCESSFUL_LOG = SHARED / "bench" / "ci-log-success.txt.gz"
+
+
+@pytest.mark.skipif(not SUCCESSFUL_LOG.is_file(), reason="shared bench logs not present")
+def test_a_real_successful_log_stays_unclassified() -> None:
+    """Its error-looking lines (tests printing errors) are no failure evidence."""
+    assert RuleSet.default().classify(SUCCESSFUL_LOG.read_bytes()) is None

@@ -146,7 +146,8 @@ class RuleSet:
         threads: int | None = None,
         max_bytes: int | None = None,
     ) -> list[Match]:
-        """Every rule's last match, in priority order."""
+        """Every rule's last match, in priority order (rules only: the
+        locator and a baseline play no part)."""
     @property
     def digest(self) -> str:
         """A stable hash of the rules, ignore patterns and fallback (not of

@@ -75,6 +75,8 @@ class BaselineMatch:
     line_num: int
     captures: list[str]
     context: list[str]
+    #: Rules only, as in the engine without a ``[fallback]`` table: always 1.
+    score: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

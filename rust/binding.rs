@@ -15,6 +15,7 @@ use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PySlice, PyString, PyTupl
 use std::collections::BTreeMap;
 
 use crate::classify::engine::{CompiledRuleSet, Options};
+use crate::classify::locator::Baseline;
 use crate::classify::verdict::Verdict;
 use crate::classify::{lint, naive, prefilter, ruleset};
 use crate::collate::columns::{Column, FieldKind, Strings, Values};
@@ -95,11 +96,12 @@ fn with_log_text<T: Send>(
 }
 
 /// `threads` unset: the process's setting (`LOGSORTER_THREADS` or the cores).
-fn options(context_depth: usize, threads: Option<usize>) -> Options {
+fn options(context_depth: usize, threads: Option<usize>) -> Options<'static> {
     let defaults = Options::default();
     Options {
         context_depth,
         threads: threads.unwrap_or(defaults.threads),
+        baseline: None,
     }
 }
 
@@ -129,18 +131,29 @@ impl RuleSet {
         Self::from_toml(py, DEFAULT_RULESET)
     }
 
-    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None))]
+    #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, baseline = None, *, threads = None, max_bytes = None))]
     fn classify(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
         context_depth: usize,
+        baseline: Option<&Bound<'_, PyAny>>,
         threads: Option<usize>,
         max_bytes: Option<usize>,
     ) -> PyResult<Option<Match>> {
         let options = options(context_depth, threads);
-        let verdict = with_log_text(py, data, max_bytes, |text| {
-            self.inner.classify(text, options)
+        let input = LogInput::extract(data)?;
+        let baseline = baseline.map(LogInput::extract).transpose()?;
+        let verdict = py.detach(|| {
+            let baseline = baseline
+                .map(|b| b.text(max_bytes).map(|text| Baseline::new(&text)))
+                .transpose()?;
+            let text = input.text(max_bytes)?;
+            let options = Options {
+                baseline: baseline.as_ref(),
+                ..options
+            };
+            Ok::<_, Error>(self.inner.classify(&text, options))
         })?;
         Ok(verdict.map(Match::from))
     }
@@ -217,6 +230,7 @@ pub struct Match {
     line_num: usize,
     captures: Vec<String>,
     context: Vec<String>,
+    score: f64,
 }
 
 impl From<Verdict> for Match {
@@ -227,6 +241,7 @@ impl From<Verdict> for Match {
             line_num: v.line_num,
             captures: v.captures,
             context: v.context,
+            score: v.score,
         }
     }
 }
@@ -240,6 +255,7 @@ impl Match {
         dict.set_item("line_num", self.line_num)?;
         dict.set_item("captures", &self.captures)?;
         dict.set_item("context", &self.context)?;
+        dict.set_item("score", self.score)?;
         Ok(dict)
     }
 

@@ -26,6 +26,9 @@ mod _core {
     #[pymodule_export]
     const DEFAULT_CONTEXT_DEPTH: usize = crate::config::DEFAULT_CONTEXT_DEPTH;
 
+    #[pymodule_export]
+    const LOCATED_RULE: &str = crate::classify::engine::LOCATED_RULE;
+
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::{PyAnyMethods, PyModuleMethods};

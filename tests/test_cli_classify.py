@@ -37,6 +37,7 @@ PYTEST_FAILURE = {
     "line_num": 4,
     "captures": ["test_b.py", "test_two"],
     "context": ["+ echo done", "+ python -m pytest"],
+    "score": 1.0,
 }
 
 
@@ -108,6 +109,7 @@ def test_all_lists_every_rule_that_matched(rules: Path, log: Path) -> None:
             "line_num": 2,
             "captures": ["error"],
             "context": ["+ python -m pytest"],
+            "score": 1.0,
         },
     ]
 
@@ -182,3 +184,29 @@ def test_bad_ruleset_is_one_line_on_stderr(
 def test_missing_ruleset_file_is_one_line_on_stderr(log: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     assert_one_line_error(run(log, "--ruleset", missing), str(missing))
+
+
+def test_baseline_takes_a_passing_runs_lines_out(tmp_path: Path) -> None:
+    rules = tmp_path / "fallback.toml"
+    rules.write_text(
+        "[[rule]]\nname = 'gha'\npattern = '^##\\[error\\](.*)'\n"
+        "[fallback]\nenabled = true\ncatch_alls = ['gha']\nmin_score = 0.5\n",
+        encoding="utf-8",
+    )
+    failing = tmp_path / "failing.log"
+    failing.write_text(
+        "Error: cache service unavailable (503)\nfetch: cannot read the token\n"
+        "##[error]Process completed with exit code 1.\n",
+        encoding="utf-8",
+    )
+    passing = tmp_path / "passing.log.gz"
+    passing.write_bytes(gzip.compress(b"Error: cache service unavailable (500)\n"))
+    alone = json_output(run(failing, "--ruleset", rules))
+    against = json_output(run(failing, "--ruleset", rules, "--baseline", passing))
+    assert (alone["rule"], alone["line_num"]) == ("located failure", 1)
+    assert (against["rule"], against["line_num"], against["captures"]) == (
+        "located failure",
+        2,
+        ["fetch: cannot read the token"],
+    )
+    assert_one_line_error(run(failing, "--all", "--baseline", passing), "--baseline")

@@ -50,13 +50,15 @@ def test_verdict_is_the_highest_priority_rule_at_its_last_line(ruleset: RuleSet)
         "line_num": 6,
         "captures": ["test_b.py", "test_two"],
         "context": ["+ echo done", "+ python -m pytest"],
+        "score": 1.0,
     }
 
 
 def test_match_exposes_exactly_the_documented_fields(ruleset: RuleSet) -> None:
     match = ruleset.classify(LOG)
     assert match is not None
-    assert list(match.to_dict()) == ["rule", "line", "line_num", "captures", "context"]
+    assert list(match.to_dict()) == ["rule", "line", "line_num", "captures", "context", "score"]
+    assert match.score == 1.0
     assert (match.rule, match.line_num, match.captures) == (
         "pytest failure",
         6,

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 __all__ = [
     "DEFAULT_CONTEXT_DEPTH",
+    "LOCATED_RULE",
     "CorruptInputError",
     "InputTooLargeError",
     "Match",
@@ -28,6 +29,9 @@ __version__: str
 #: How many ``+`` lines (shell trace) a verdict carries as context when
 #: ``context_depth`` is not given.
 DEFAULT_CONTEXT_DEPTH: Final = 12
+
+#: The ``rule`` of a verdict the locator reached rather than a rule.
+LOCATED_RULE: Final = "located failure"
 
 class CorruptInputError(ValueError):
     """Input that cannot be read: gzip that does not decompress, or an upload
@@ -50,11 +54,12 @@ class RuleSetError(ValueError):
 
 @final
 class Match:
-    """A rule's verdict on a log."""
+    """A rule's verdict on a log, or the locator's (see ``RuleSet.classify``)."""
 
     @property
     def rule(self) -> str:
-        """Name of the rule that matched."""
+        """Name of the rule that matched; ``"located failure"`` for a line the
+        locator found."""
     @property
     def line(self) -> str:
         """The matched line, without timestamp and ANSI escapes."""
@@ -64,14 +69,20 @@ class Match:
     @property
     def captures(self) -> list[str]:
         """The pattern's capture groups that took part, in order; the whole
-        match when the pattern has no group."""
+        match when the pattern has no group. For a located line, one item:
+        the line without its paths, numbers and hashes, so that verdicts
+        group."""
     @property
     def context(self) -> list[str]:
         """Kept lines starting with ``+`` (shell trace), walking back from the
         matched line (itself included), nearest first."""
+    @property
+    def score(self) -> float:
+        """How sure the verdict is, 0 to 1: 1.0 for a rule's verdict, the
+        located line's evidence for the locator's."""
     def to_dict(self) -> dict[str, Any]:
         """The verdict as a dict with exactly the keys ``rule``, ``line``,
-        ``line_num``, ``captures`` and ``context``."""
+        ``line_num``, ``captures``, ``context`` and ``score``."""
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
@@ -86,8 +97,9 @@ class RuleSet:
     @staticmethod
     def from_toml(text: str) -> RuleSet:
         """Compile a ruleset from TOML text (``[[rule]]`` tables with ``name``
-        and ``pattern``, highest priority first, and an optional ``[ignore]``
-        table)."""
+        and ``pattern``, highest priority first, an optional ``[ignore]``
+        table and an optional ``[fallback]`` table: ``enabled``, ``wrappers``
+        and ``catch_alls`` (rule names), ``min_score``)."""
     @staticmethod
     def from_file(path: str | PathLike[str]) -> RuleSet:
         """Compile a ruleset from a TOML file."""
@@ -98,6 +110,7 @@ class RuleSet:
         self,
         data: bytes | str,
         context_depth: int = ...,
+        baseline: bytes | str | None = None,
         *,
         threads: int | None = None,
         max_bytes: int | None = None,
@@ -105,6 +118,18 @@ class RuleSet:
         """Classify a log: the highest-priority rule that matches any kept line,
         at the last line it matches, or ``None``. The match carries at most
         ``context_depth`` (default ``DEFAULT_CONTEXT_DEPTH``) lines of context.
+
+        With a ``[fallback]`` table, when no rule matches or the winner is one
+        it lists as a wrapper or catch-all, the locator scores the kept lines
+        by evidence (error terms and where they sit, compiler locations,
+        nearness to the failing step's end; less for warnings, retries,
+        repeats and wrapper lines) and its best line is the verdict if it
+        scores at least ``min_score``. A log without failure evidence (no
+        ``##[error]``, non-zero exit, ``BUILD FAILURE`` and the like) gets no
+        located line. ``baseline`` is a passing run of the same job (``bytes``,
+        maybe gzip, or ``str``): with a ``[fallback]`` table, its lines (once
+        timestamps, numbers, hashes and paths are cut out) are never located,
+        and a wrapper's or catch-all's line it prints does not win.
 
         ``bytes`` starting with the gzip magic are decompressed; invalid UTF-8
         is replaced. Raises ``CorruptInputError`` for corrupt gzip, and
@@ -121,11 +146,12 @@ class RuleSet:
         threads: int | None = None,
         max_bytes: int | None = None,
     ) -> list[Match]:
-        """Every rule's last match, in priority order."""
+        """Every rule's last match, in priority order (rules only: the
+        locator and a baseline play no part)."""
     @property
     def digest(self) -> str:
-        """A stable hash of the rules and ignore patterns (not of comments or
-        formatting), to record which ruleset produced a verdict."""
+        """A stable hash of the rules, ignore patterns and fallback (not of
+        comments or formatting), to record which ruleset produced a verdict."""
     @property
     def rules(self) -> list[tuple[str, str]]:
         """``(name, pattern)`` of each rule, in priority order."""

@@ -20,6 +20,7 @@ use regex_syntax::hir::{Hir, Look, Repetition};
 
 use super::confine::{confine_to_line, line_look};
 use super::ignore::{KeptLines, RegionTracker};
+use super::locator::{self, Baseline, Located};
 use super::normalize::{self, TIMESTAMP_PATTERN};
 use super::prefilter::{line_literals, LiteralSearch};
 use super::ruleset::{one_line, RuleSet};
@@ -315,19 +316,23 @@ fn search_threads(threads: usize, len: usize) -> usize {
 }
 
 /// How one classification runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Options {
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
     /// At most this many `+` lines of context.
     pub context_depth: usize,
     /// Threads that may search a large log.
     pub threads: usize,
+    /// A passing run of the same job: with a `[fallback]` table, its lines
+    /// are neither located nor let a wrapper or catch-all rule win.
+    pub baseline: Option<&'a Baseline>,
 }
 
-impl Default for Options {
+impl Default for Options<'_> {
     fn default() -> Self {
         Self {
             context_depth: config::DEFAULT_CONTEXT_DEPTH,
             threads: config::threads(),
+            baseline: None,
         }
     }
 }
@@ -392,15 +397,42 @@ impl CompiledRuleSet {
     }
 
     /// The highest-priority rule that matches a kept line, at the last line
-    /// it matches.
+    /// it matches. With a `[fallback]` table, when no rule matches or the
+    /// winner is a wrapper or catch-all, the locator's line instead if it
+    /// scores at least `min_score`; a wrapper's or catch-all's line that the
+    /// baseline also prints does not win.
     pub fn classify(&self, data: &str, options: Options) -> Option<Verdict> {
         let scan = self.scan(data, options.threads);
-        let (rule_index, line) = scan
+        let mut matches = scan
             .last_match
             .iter()
             .enumerate()
-            .find_map(|(i, l)| l.map(|l| (i, l)))?;
-        Some(self.verdict(data, &scan.kept, rule_index, line, options.context_depth))
+            .filter_map(|(i, l)| l.map(|l| (i, l)));
+        let verdict = |(rule_index, line)| {
+            self.verdict(data, &scan.kept, rule_index, line, options.context_depth)
+        };
+        let Some(fallback) = &self.ruleset.fallback else {
+            return matches.next().map(verdict);
+        };
+        let yields = |rule_index: usize| fallback.yields(&self.ruleset.rules[rule_index].name);
+        let winner = matches.find(|&(rule_index, line)| {
+            !(yields(rule_index)
+                && options
+                    .baseline
+                    .is_some_and(|b| b.contains(&normalized_line(data, line))))
+        });
+        if let Some(found) = winner.filter(|&(rule_index, _)| !yields(rule_index)) {
+            return Some(verdict(found));
+        }
+        // On the line the rule already names, the rule's captures say more.
+        let elsewhere =
+            |located: &Located| winner.map_or(true, |(_, line)| line.index != located.line);
+        match locator::locate(data, &scan.kept, options.baseline) {
+            Some(located) if located.score >= fallback.min_score && elsewhere(&located) => {
+                Some(self.located_verdict(data, &scan.kept, located, options.context_depth))
+            }
+            _ => winner.map(verdict),
+        }
     }
 
     /// Every rule's last match, in priority order.
@@ -454,21 +486,49 @@ impl CompiledRuleSet {
         line: LineRef,
         context_depth: usize,
     ) -> Verdict {
-        let context = lines_back(raw, line)
-            .filter(|l| {
-                kept.is_kept(l.index) && normalize::normalized_starts_with(raw, l.start, '+')
-            })
-            .take(context_depth)
-            .map(|l| normalized_line(raw, l))
-            .collect();
         Verdict::new(
             &self.ruleset,
             rule_index,
             line.index,
             normalized_line(raw, line),
-            context,
+            context(raw, kept, line, context_depth),
         )
     }
+
+    /// The locator's verdict: its captures are the line's stable part.
+    fn located_verdict(
+        &self,
+        raw: &str,
+        kept: &KeptLines,
+        located: Located,
+        context_depth: usize,
+    ) -> Verdict {
+        let line = LineRef {
+            index: located.line,
+            start: located.start,
+        };
+        Verdict {
+            rule: LOCATED_RULE.to_owned(),
+            line: located.text,
+            line_num: located.line + 1,
+            captures: vec![located.stable],
+            context: context(raw, kept, line, context_depth),
+            score: located.score,
+        }
+    }
+}
+
+/// The rule name of a verdict the locator reached.
+pub const LOCATED_RULE: &str = "located failure";
+
+/// The kept lines starting with `+` (shell trace) from `line` back, nearest
+/// first, read back from the raw log.
+fn context(raw: &str, kept: &KeptLines, line: LineRef, depth: usize) -> Vec<String> {
+    lines_back(raw, line)
+        .filter(|l| kept.is_kept(l.index) && normalize::normalized_starts_with(raw, l.start, '+'))
+        .take(depth)
+        .map(|l| normalized_line(raw, l))
+        .collect()
 }
 
 /// When the combined automata do not compile, the pattern that is too large
@@ -488,7 +548,7 @@ fn culprit(ruleset: &RuleSet) -> Option<Error> {
 mod tests {
     use super::*;
 
-    fn depth(context_depth: usize) -> Options {
+    fn depth(context_depth: usize) -> Options<'static> {
         Options {
             context_depth,
             ..Options::default()
@@ -655,6 +715,58 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains('\n'));
+    }
+
+    fn with_fallback(rules: &str) -> CompiledRuleSet {
+        CompiledRuleSet::from_toml(&format!(
+            "{rules}[fallback]\nenabled = true\nwrappers = ['make']\ncatch_alls = ['gha']\nmin_score = 0.5\n"
+        ))
+        .unwrap()
+    }
+
+    const RULES: &str = "[[rule]]\nname = 'cc'\npattern = ': error: '\n\
+                         [[rule]]\nname = 'make'\npattern = '^make: \\*\\*\\*'\n\
+                         [[rule]]\nname = 'gha'\npattern = '^##\\[error\\](.*)'\n";
+
+    #[test]
+    fn a_wrapper_or_catch_all_gives_way_to_the_located_line() {
+        let rs = with_fallback(RULES);
+        let log = "+ make\nld: cannot find -lz\nmake: *** [all] Error 1\n\
+                   ##[error]Process completed with exit code 2.\n";
+        let v = rs.classify(log, Options::default()).unwrap();
+        assert_eq!((v.rule.as_str(), v.line_num), (LOCATED_RULE, 2));
+        assert_eq!(
+            (v.captures, v.context),
+            (
+                vec!["ld: cannot find -lz".to_owned()],
+                vec!["+ make".to_owned()]
+            )
+        );
+        let specific = rs
+            .classify(&format!("a.c:1:1: error: x\n{log}"), Options::default())
+            .unwrap();
+        assert_eq!((specific.rule.as_str(), specific.score), ("cc", 1.0));
+        // The catch-all's own line: the rule's captures stay.
+        let same = rs
+            .classify("##[error]Unable to fetch: denied\n", Options::default())
+            .unwrap();
+        assert_eq!(
+            (same.rule.as_str(), same.captures),
+            ("gha", vec!["Unable to fetch: denied".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_wrapper_line_the_baseline_prints_does_not_win() {
+        let rs = with_fallback(RULES);
+        let log = "##[error]Node 16 is deprecated\nnothing else\n";
+        let baseline = Baseline::new("##[error]Node 16 is deprecated\n");
+        let options = Options {
+            baseline: Some(&baseline),
+            ..Options::default()
+        };
+        assert_eq!(rs.classify(log, options), None);
+        assert_eq!(rs.classify(log, Options::default()).unwrap().rule, "gha");
     }
 
     #[test]

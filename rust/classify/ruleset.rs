@@ -36,6 +36,18 @@ struct RuleSetFile {
     rule: Vec<RuleEntry>,
     #[serde(default)]
     ignore: IgnoreEntry,
+    fallback: Option<FallbackEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FallbackEntry {
+    enabled: bool,
+    #[serde(default)]
+    wrappers: Vec<String>,
+    #[serde(default)]
+    catch_alls: Vec<String>,
+    min_score: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,11 +141,37 @@ pub struct IgnoreRegion {
     pub end: Pattern,
 }
 
+/// The `[fallback]` table: when the rule locator runs instead of a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    /// Rule names that only report that something else failed (`make: ***`,
+    /// a step's exit code): their verdict gives way to a located line.
+    pub wrappers: Vec<String>,
+    /// Rule names that match any error of a kind (`##[error]...`, any Python
+    /// exception): their verdict gives way too.
+    pub catch_alls: Vec<String>,
+    /// A located line replaces a verdict only when it scores at least this.
+    pub min_score: f64,
+}
+
+impl Fallback {
+    /// Whether a verdict of the rule named `name` may give way to the locator.
+    pub fn yields(&self, name: &str) -> bool {
+        self.wrappers
+            .iter()
+            .chain(&self.catch_alls)
+            .any(|n| n == name)
+    }
+}
+
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub ignore_lines: Vec<Pattern>,
     pub ignore_regions: Vec<IgnoreRegion>,
+    /// `None` without a `[fallback]` table or with `enabled = false`: rules
+    /// alone decide, as before the locator existed.
+    pub fallback: Option<Fallback>,
     pub digest: String,
 }
 
@@ -243,14 +281,52 @@ impl RuleSet {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        let digest = digest(&rules, &ignore_line_patterns, &region_patterns);
+        let fallback = file
+            .fallback
+            .map(|entry| checked_fallback(entry, &rules))
+            .transpose()?
+            .flatten();
+        let digest = digest(
+            &rules,
+            &ignore_line_patterns,
+            &region_patterns,
+            fallback.as_ref(),
+        );
         Ok(Self {
             rules,
             ignore_lines,
             ignore_regions,
+            fallback,
             digest,
         })
     }
+}
+
+/// The `[fallback]` table once checked: every name it lists is a rule's (a
+/// misspelt name would silently keep its rule's verdict), and `min_score` is
+/// a score. `None` when it is disabled.
+fn checked_fallback(entry: FallbackEntry, rules: &[Rule]) -> Result<Option<Fallback>> {
+    if !(0.0..=1.0).contains(&entry.min_score) {
+        return Err(Error::RuleSetSyntax(format!(
+            "fallback.min_score must be between 0 and 1, not {}",
+            entry.min_score
+        )));
+    }
+    for (key, names) in [
+        ("wrappers", &entry.wrappers),
+        ("catch_alls", &entry.catch_alls),
+    ] {
+        if let Some(unknown) = names.iter().find(|n| !rules.iter().any(|r| &r.name == *n)) {
+            return Err(Error::RuleSetSyntax(format!(
+                "fallback.{key} names {unknown:?}, which is no rule's name"
+            )));
+        }
+    }
+    Ok(entry.enabled.then_some(Fallback {
+        wrappers: entry.wrappers,
+        catch_alls: entry.catch_alls,
+        min_score: entry.min_score,
+    }))
 }
 
 /// Parses one pattern; a failure comes back as a one-line reason.
@@ -340,9 +416,14 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A stable hash of what decides a verdict: rules in order and ignore
-/// patterns. Comments and formatting of the file do not change it.
-fn digest(rules: &[Rule], ignore_lines: &[String], regions: &[(String, String)]) -> String {
+/// A stable hash of what decides a verdict: rules in order, ignore patterns
+/// and the fallback. Comments and formatting of the file do not change it.
+fn digest(
+    rules: &[Rule],
+    ignore_lines: &[String],
+    regions: &[(String, String)],
+    fallback: Option<&Fallback>,
+) -> String {
     let mut hasher = Sha256::new();
     let mut field = |tag: &str, value: &str| {
         hasher.update(tag.as_bytes());
@@ -359,6 +440,15 @@ fn digest(rules: &[Rule], ignore_lines: &[String], regions: &[(String, String)])
     for (start, end) in regions {
         field("ignore.region.start", start);
         field("ignore.region.end", end);
+    }
+    if let Some(fallback) = fallback {
+        for name in &fallback.wrappers {
+            field("fallback.wrapper", name);
+        }
+        for name in &fallback.catch_alls {
+            field("fallback.catch_all", name);
+        }
+        field("fallback.min_score", &fallback.min_score.to_string());
     }
     let hash = hasher.finalize();
     hash[..8].iter().map(|b| format!("{b:02x}")).collect()
@@ -432,6 +522,35 @@ mod tests {
         assert_eq!(a.digest, b.digest);
         assert_ne!(a.digest, c.digest);
         assert_eq!(a.digest.len(), 16);
+    }
+
+    const TWO_RULES: &str =
+        "[[rule]]\nname = 'a'\npattern = 'x'\n[[rule]]\nname = 'b'\npattern = 'y'\n";
+
+    #[test]
+    fn fallback_table_is_read_checked_and_digested() {
+        let plain = RuleSet::from_toml(TWO_RULES).unwrap();
+        assert_eq!(plain.fallback, None);
+        let with = |table: &str| RuleSet::from_toml(&format!("{TWO_RULES}[fallback]\n{table}"));
+        let on = with("enabled = true\nwrappers = ['a']\ncatch_alls = ['b']\nmin_score = 0.5\n")
+            .unwrap();
+        let fallback = on.fallback.as_ref().unwrap();
+        assert!(fallback.yields("a") && fallback.yields("b") && !fallback.yields("c"));
+        assert_ne!(on.digest, plain.digest);
+        let other_score = with("enabled = true\nwrappers = ['a']\nmin_score = 0.6\n").unwrap();
+        assert_ne!(other_score.digest, on.digest);
+        let off = with("enabled = false\nwrappers = ['a']\nmin_score = 0.5\n").unwrap();
+        assert_eq!((off.fallback, off.digest), (None, plain.digest));
+        let err = |table: &str| with(table).unwrap_err().to_string();
+        assert_eq!(
+            err("enabled = true\nwrappers = ['nope']\nmin_score = 0.5\n"),
+            r#"invalid ruleset: fallback.wrappers names "nope", which is no rule's name"#
+        );
+        assert_eq!(
+            err("enabled = true\nmin_score = 1.5\n"),
+            "invalid ruleset: fallback.min_score must be between 0 and 1, not 1.5"
+        );
+        assert!(err("enabled = true\n").contains("missing field `min_score`"));
     }
 
     fn load_error(toml: &str) -> String {

@@ -1,13 +1,11 @@
-//! What a classification answers: the rule that won, on which line, with its
-//! captures and the shell trace before it.
+//! What a classification answers: the rule that won (or the locator), on
+//! which line, with its captures, the shell trace before it and a score.
 
 use super::ruleset::RuleSet;
 
-/// The verdict of one rule on one log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The verdict of one rule, or of the locator, on one log.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    /// Position of the rule in priority order.
-    pub rule_index: usize,
     pub rule: String,
     /// The matched line, normalized.
     pub line: String,
@@ -17,6 +15,9 @@ pub struct Verdict {
     /// The nearest kept lines starting with `+` (shell trace of the commands
     /// that ran), walking back from the matched line, nearest first.
     pub context: Vec<String>,
+    /// How sure the verdict is, 0 to 1: 1 for a rule's, the located line's
+    /// evidence for the locator's.
+    pub score: f64,
 }
 
 impl Verdict {
@@ -46,12 +47,12 @@ impl Verdict {
                 }
             });
         Self {
-            rule_index,
             rule: rule.name.clone(),
             line: text,
             line_num: line + 1,
             captures,
             context,
+            score: 1.0,
         }
     }
 }

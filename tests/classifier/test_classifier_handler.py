@@ -42,7 +42,7 @@ def test_api_event_writes_the_verdict_and_the_ruleset_digest(stack: Stack) -> No
     stack.put_log("log/1001", FAILING_LOG)
     response = handlers.classify(api_event(job_id=1001), None)
     assert response["statusCode"] == 200
-    assert json.loads(response["body"]) == EXPECTED_VERDICT
+    assert json.loads(response["body"]) == {**EXPECTED_VERDICT, "score": 1.0}
     item = stack.item("pytorch/pytorch/1001")
     assert item is not None
     assert stored_verdict(item) == EXPECTED_VERDICT

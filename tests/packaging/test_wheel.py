@@ -67,7 +67,7 @@ def test_classify_the_sample_log(installed: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     verdict = json.loads(result.stdout)
-    assert set(verdict) == {"rule", "line", "line_num", "captures", "context"}
+    assert set(verdict) == {"rule", "line", "line_num", "captures", "context", "score"}
 
 
 def test_handlers_import_and_default_ruleset_is_packaged(installed: Path) -> None:

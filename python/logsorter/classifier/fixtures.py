@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logsorter import Match, RuleSet
-from logsorter._core import normalize_line
+from logsorter._core import LOCATED_RULE, normalize_line
 
 SOURCE_PREFIX = "#=SOURCE=#"
 MATCH_PREFIX = "#=MATCH=# "
@@ -47,7 +47,7 @@ class Verdict:
 
     @classmethod
     def of(cls, match: Match | None) -> Verdict:
-        return cls(None) if match is None else cls(match.line_num, tuple(match.captures))
+        return cls(None) if match is None else cls(match.line_num, marked_captures(match))
 
     def describe(self) -> str:
         if self.line_num is None:
@@ -188,11 +188,18 @@ def bless(outcome: Outcome) -> str:
     marked = mark_captures(raw, match)
     where = f"{fixture.path}: log line {match.line_num}"
     unmarked, spans = _split_markers(marked, where)
-    if unmarked != raw or tuple(strip_escapes(s) for s in spans) != tuple(match.captures):
+    if unmarked != raw or tuple(strip_escapes(s) for s in spans) != marked_captures(match):
         raise FixtureError(f"{where}: captures {match.captures!r} cannot be expressed by markers")
     lines = list(fixture.lines)
     lines[index] = MATCH_PREFIX + marked
     return fixture.text_with_lines(lines)
+
+
+def marked_captures(match: Match) -> tuple[str, ...]:
+    """The captures a fixture marks: none for a located verdict, whose one
+    capture is its line's stable part (not a span of it), so the line alone
+    pins it."""
+    return () if match.rule == LOCATED_RULE else tuple(match.captures)
 
 
 def mark_captures(raw: str, match: Match) -> str:
@@ -210,7 +217,7 @@ def mark_captures(raw: str, match: Match) -> str:
         )
     spans: list[tuple[int, int]] = []
     search_from = 0
-    for capture in match.captures:
+    for capture in marked_captures(match):
         start = normalized.find(capture, search_from)
         if start < 0:
             raise FixtureError(f"log line {match.line_num}: capture {capture!r} not in the line")

@@ -21,6 +21,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--ruleset", metavar="PATH", help="ruleset TOML (default: packaged)")
     parser.add_argument("--context-depth", type=int, default=DEFAULT_CONTEXT_DEPTH, metavar="N")
     parser.add_argument("--all", action="store_true", help="every rule's last match")
+    parser.add_argument(
+        "--baseline",
+        metavar="PASS_LOG",
+        help="log of a passing run of the same job (plain or gzip): its lines are not the failure",
+    )
     parser.add_argument("--format", choices=("json", "text"), default="json")
     parser.set_defaults(run=run)
 
@@ -28,13 +33,16 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.context_depth < 0:
         raise CommandError("--context-depth must be 0 or more")
+    if args.all and args.baseline:
+        raise CommandError("--baseline applies to the verdict, not to --all")
     ruleset = ruleset_option(args.ruleset)
     data = read_input(args.file)
+    baseline = read_input(args.baseline) if args.baseline else None
     try:
         result: Match | list[Match] | None = (
             ruleset.classify_all(data, args.context_depth)
             if args.all
-            else ruleset.classify(data, args.context_depth)
+            else ruleset.classify(data, args.context_depth, baseline)
         )
     except ValueError as err:
         raise CommandError(f"{args.file}: {err}") from err
@@ -52,6 +60,7 @@ def format_text(match: Match) -> str:
         f"rule:     {match.rule}",
         f"line {match.line_num}: {match.line}",
         f"captures: {json.dumps(match.captures, ensure_ascii=False)}",
+        f"score:    {match.score:.2f}",
     ]
     lines += [f"context:  {c}" if i == 0 else f"          {c}" for i, c in enumerate(match.context)]
     return "\n".join(lines)

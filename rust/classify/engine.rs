@@ -12,7 +12,7 @@
 //! same way.
 
 use memchr::{memchr, memchr2, memrchr};
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use regex_automata::meta;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
@@ -23,7 +23,7 @@ use super::ignore::{KeptLines, RegionTracker};
 use super::locator::{self, Baseline, Located};
 use super::normalize::{self, TIMESTAMP_PATTERN};
 use super::prefilter::{line_literals, LiteralSearch};
-use super::ruleset::{one_line, RuleSet};
+use super::ruleset::{one_line, Pattern, RuleSet};
 use super::verdict::Verdict;
 use crate::config;
 use crate::error::{Error, Result};
@@ -45,8 +45,81 @@ struct Scanner {
     /// the raw log: it tolerates what normalization would delete.
     residual: Option<meta::Regex>,
     /// Tells which patterns match one candidate line.
-    per_line: RegexSet,
+    per_line: LineMatcher,
     layout: PatternLayout,
+}
+
+/// Which patterns match one candidate line. A set of all patterns at once is
+/// slow on large rulesets (its automaton outgrows the lazy DFA's cache and
+/// falls back to simulation), and a common literal can make most lines of a
+/// log candidates. So the line is searched once for every pattern's required
+/// literals, and only the patterns whose literal it holds (and those without
+/// literals) are run, each by its own regex.
+#[derive(Debug)]
+struct LineMatcher {
+    /// Every required literal, overlapping matches reported.
+    literals: Option<aho_corasick::AhoCorasick>,
+    /// For each literal of `literals`, the patterns that require it.
+    owners: Vec<Vec<usize>>,
+    /// Patterns without required literals: tried on every candidate line.
+    without_literals: Vec<usize>,
+    pattern_count: usize,
+}
+
+impl LineMatcher {
+    fn new(literal_sets: &[Option<Vec<Vec<u8>>>]) -> Self {
+        let mut ids: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+        let mut distinct: Vec<&[u8]> = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
+        let mut without_literals = Vec::new();
+        for (pattern, set) in literal_sets.iter().enumerate() {
+            let Some(set) = set else {
+                without_literals.push(pattern);
+                continue;
+            };
+            for literal in set {
+                let id = *ids.entry(literal.as_slice()).or_insert_with(|| {
+                    distinct.push(literal.as_slice());
+                    owners.push(Vec::new());
+                    distinct.len() - 1
+                });
+                if owners[id].last() != Some(&pattern) {
+                    owners[id].push(pattern);
+                }
+            }
+        }
+        let literals = (!distinct.is_empty()).then(|| {
+            aho_corasick::AhoCorasick::new(&distinct)
+                .expect("required literals are short and always fit an automaton")
+        });
+        Self {
+            literals,
+            owners,
+            without_literals,
+            pattern_count: literal_sets.len(),
+        }
+    }
+
+    /// Sets `hits[i]` for each pattern `i` of `patterns` that matches `text`.
+    fn matches(&self, patterns: &[&Pattern], text: &str, hits: &mut [bool], tried: &mut [bool]) {
+        hits.fill(false);
+        tried.fill(false);
+        let mut run = |pattern: usize, hits: &mut [bool]| {
+            if !std::mem::replace(&mut tried[pattern], true) {
+                hits[pattern] = patterns[pattern].regex().is_match(text);
+            }
+        };
+        for &pattern in &self.without_literals {
+            run(pattern, hits);
+        }
+        if let Some(literals) = &self.literals {
+            for found in literals.find_overlapping_iter(text) {
+                for &pattern in &self.owners[found.pattern().as_usize()] {
+                    run(pattern, hits);
+                }
+            }
+        }
+    }
 }
 
 /// Pattern ids of the automata: ignore lines, then each region's start and
@@ -87,8 +160,8 @@ impl Scanner {
         } else {
             Some(build_residual(&residual_hirs)?)
         };
+        let per_line = LineMatcher::new(&literal_sets);
         let literals = LiteralSearch::new(literal_sets.into_iter().flatten());
-        let per_line = RegexSet::new(patterns.iter().map(|p| p.as_str())).map_err(too_big)?;
         let layout = PatternLayout {
             ignore_lines: ruleset.ignore_lines.len(),
             regions: ruleset.ignore_regions.len(),
@@ -452,13 +525,16 @@ impl CompiledRuleSet {
         let layout = scanner.layout;
         let mut last_match = vec![None; self.ruleset.rules.len()];
         let mut regions = RegionTracker::default();
-        let mut hits = vec![false; scanner.per_line.len()];
+        let patterns: Vec<&Pattern> = self.ruleset.patterns().map(|(p, _)| p).collect();
+        let mut hits = vec![false; scanner.per_line.pattern_count];
+        let mut tried = hits.clone();
         let mut text = String::new();
         for line in scanner.candidate_lines(raw, search_threads(threads, raw.len())) {
             text.clear();
             normalize::push_normalized_line(raw, line.start, &mut text);
-            hits.fill(false);
-            scanner.per_line.matches_read_at(&mut hits, &text, 0);
+            scanner
+                .per_line
+                .matches(&patterns, &text, &mut hits, &mut tried);
             let ignored = hits[..layout.ignore_lines].iter().any(|&h| h);
             let starts = (0..layout.regions).find(|&r| hits[layout.region_start(r)]);
             if regions.feed(line.index, ignored, starts, |r| hits[layout.region_end(r)]) {

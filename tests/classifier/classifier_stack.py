@@ -78,4 +78,5 @@ def stored_verdict(item: dict[str, object], attribute: str = VERDICT_ATTRIBUTE) 
         "line_num": int(fields["line_num"]["N"]),
         "captures": [c["S"] for c in fields["captures"]["L"]],
         "context": [c["S"] for c in fields["context"]["L"]],
+        "score": float(fields["score"]["N"]),
     }

@@ -7,7 +7,7 @@ code unchanged.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,6 +68,19 @@ class JobClassifier:
             return self.logs, f"log/{request.job_id}"
         return self.logs, f"log/{request.repo}/{request.job_id}"
 
+    def baseline_log(self, request: ClassifyRequest) -> bytes | None:
+        """The log of the passing run the request names, read the same way
+        as the job's own; None when it names none or that log is gone (the
+        job is then classified on its own)."""
+        if request.baseline_job_id is None:
+            return None
+        passing = replace(request, job_id=request.baseline_job_id, temp_log=False)
+        store, key = self.log_location(passing)
+        try:
+            return read_log(store, key, f"{store.describe()}/{key}")
+        except LogNotFound:
+            return None
+
     def classify(self, request: ClassifyRequest) -> JobVerdict:
         """Classify the job's log and, if a rule matched and ``request.write``,
         record the verdict (cut to fit the item) and the ruleset digest in one
@@ -81,8 +94,16 @@ class JobClassifier:
         where = f"{store.describe()}/{key}"
         started = time.perf_counter()
         data = read_log(store, key, where)
+        baseline = self.baseline_log(request)
         downloaded = time.perf_counter()
-        match = classify_log(ruleset, data, request.context_depth, where, self.config.max_log_bytes)
+        match = classify_log(
+            ruleset,
+            data,
+            context_depth=request.context_depth,
+            where=where,
+            max_bytes=self.config.max_log_bytes,
+            baseline=baseline,
+        )
         classified = time.perf_counter()
         verdict = fit_verdict(match.to_dict()) if match is not None else None
         written = False
@@ -122,13 +143,19 @@ def read_log(store: Store, key: str, where: str) -> bytes:
 
 
 def classify_log(
-    ruleset: RuleSet, data: bytes, context_depth: int, where: str, max_bytes: int | None
+    ruleset: RuleSet,
+    data: bytes,
+    *,
+    context_depth: int,
+    where: str,
+    max_bytes: int | None,
+    baseline: bytes | None,
 ) -> Match | None:
     """The ruleset's verdict; a log it cannot read (corrupt or truncated gzip)
     is an ``UnreadableLog``, one above ``max_bytes`` decompressed (or that
     does not fit in memory) a ``LogTooLarge``."""
     try:
-        return ruleset.classify(data, context_depth, max_bytes=max_bytes)
+        return ruleset.classify(data, context_depth, baseline, max_bytes=max_bytes)
     except CorruptInputError as err:
         raise UnreadableLog(f"{where} is not a readable log: {err}") from err
     except InputTooLargeError as err:

@@ -42,6 +42,9 @@ class ClassifyRequest:
     context_depth: int = DEFAULT_CONTEXT_DEPTH
     #: ``False`` classifies without touching DynamoDB.
     write: bool = True
+    #: A passing run of the same job, whose log the failing one is read
+    #: against (lines it also prints are not the cause).
+    baseline_job_id: int | None = None
 
     @property
     def dynamo_key(self) -> str:
@@ -55,6 +58,7 @@ class ClassifyRequest:
             "temp_log": self.temp_log,
             "context_depth": self.context_depth,
             "write": self.write,
+            **({} if self.baseline_job_id is None else {"baseline_job_id": self.baseline_job_id}),
         }
 
 
@@ -91,11 +95,10 @@ def request_from_fields(fields: object) -> ClassifyRequest:
     context_depth = _integer(fields, "context_depth", DEFAULT_CONTEXT_DEPTH)
     if not 0 <= context_depth <= MAX_CONTEXT_DEPTH:
         raise BadRequest(f"context_depth must be between 0 and {MAX_CONTEXT_DEPTH}")
-    job_id = _integer(fields, "job_id", 0)
-    if not 0 < job_id <= MAX_JOB_ID:
-        raise BadRequest(
-            f"job_id must be a positive integer of at most {MAX_INTEGER_DIGITS} digits"
-        )
+    job_id = _job_id(fields, "job_id")
+    baseline_job_id = (
+        None if fields.get("baseline_job_id") in (None, "") else _job_id(fields, "baseline_job_id")
+    )
     temp_log = _boolean(fields, "temp_log", default=False)
     if temp_log and repo != DEFAULT_REPO:
         # Temp logs are keyed by job id alone, so they can only be the
@@ -108,7 +111,17 @@ def request_from_fields(fields: object) -> ClassifyRequest:
         temp_log=temp_log,
         context_depth=context_depth,
         write=_boolean(fields, "write", default=True),
+        baseline_job_id=baseline_job_id,
     )
+
+
+def _job_id(fields: Mapping[str, Any], name: str) -> int:
+    job_id = _integer(fields, name, 0)
+    if not 0 < job_id <= MAX_JOB_ID:
+        raise BadRequest(
+            f"{name} must be a positive integer of at most {MAX_INTEGER_DIGITS} digits"
+        )
+    return job_id
 
 
 def request_from_api(event: Mapping[str, Any]) -> ClassifyRequest:

@@ -114,6 +114,7 @@ def verdict_value(verdict: dict[str, Any]) -> AttributeValueTypeDef:
             "line_num": {"N": str(verdict["line_num"])},
             "captures": {"L": [{"S": c} for c in verdict["captures"]]},
             "context": {"L": [{"S": c} for c in verdict["context"]]},
+            "score": {"N": repr(float(verdict["score"]))},
         }
     }
 

@@ -99,8 +99,13 @@ down: ## stop what `make up` started
 	fi
 	@rm -f $(STACK_STATE)
 
+.PHONY: template
+template: install ## cfn-lint template.yaml, translate it into dist/template.json (what CloudFormation creates)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python scripts/sam_template.py --out dist/template.json
+
 .PHONY: check
-check: lint test integration ## everything CI runs
+check: lint template test integration ## everything CI runs
 
 .PHONY: bench
 bench: install ## benchmarks (pytest-benchmark), baselines side by side

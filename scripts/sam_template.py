@@ -1,0 +1,65 @@
+"""template.yaml (SAM) to the CloudFormation template AWS deploys, translated
+here with the SAM translator CloudFormation itself runs, so that the roles,
+rules and permissions it generates can be read and tested before a deploy.
+
+    python scripts/sam_template.py --out dist/template.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+#: Translation needs a region; the template itself names none.
+REGION = "us-east-1"
+#: Stand-ins for the parameters without a default: translation only carries
+#: them through, a deploy passes the real ones.
+EXAMPLE_PARAMETERS = {
+    "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/logsorter:example",
+    "UploadBucketName": "logsorter-uploads-example",
+}
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The SAM template, short-form intrinsics (``!Ref``...) as their long form."""
+    template: dict[str, Any] = yaml_parse(path.read_text())
+    return template
+
+
+def translate(
+    template: dict[str, Any], parameters: dict[str, str] = EXAMPLE_PARAMETERS
+) -> dict[str, Any]:
+    """The CloudFormation template CloudFormation's SAM transform makes of
+    ``template``. The template names no managed policy, so none is looked up."""
+    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=REGION))
+    translated: dict[str, Any] = translator.translate(
+        json.loads(json.dumps(template)),
+        parameter_values=dict(parameters),
+        get_managed_policy_map=dict,
+    )
+    return translated
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("template", nargs="?", type=Path, default=TEMPLATE)
+    parser.add_argument("--out", type=Path, required=True, help="where the JSON goes")
+    args = parser.parse_args()
+    translated = translate(load_template(args.template))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(translated, indent=2, sort_keys=True) + "\n")
+    print(f"{args.template.name} translated into {args.out} ({len(translated['Resources'])} resources)")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
@@ -58,7 +57,8 @@ def main() -> None:
     translated = translate(load_template(args.template))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(translated, indent=2, sort_keys=True) + "\n")
-    print(f"{args.template.name} translated into {args.out} ({len(translated['Resources'])} resources)")
+    count = len(translated["Resources"])
+    print(f"{args.template.name} translated into {args.out} ({count} resources)")
 
 
 if __name__ == "__main__":

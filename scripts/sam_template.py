@@ -19,8 +19,9 @@ from samtranslator.yaml_helper import yaml_parse
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
-#: Translation needs a region; the template itself names none.
-REGION = "us-east-1"
+#: Translation needs a region (the partition of the ARNs it writes follows
+#: from it); the template itself names none.
+DEFAULT_REGION = "us-east-1"
 #: Stand-ins for the parameters without a default: translation only carries
 #: them through, a deploy passes the real ones.
 EXAMPLE_PARAMETERS = {
@@ -36,11 +37,13 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def translate(
-    template: dict[str, Any], parameters: dict[str, str] = EXAMPLE_PARAMETERS
+    template: dict[str, Any],
+    parameters: dict[str, str] = EXAMPLE_PARAMETERS,
+    region: str = DEFAULT_REGION,
 ) -> dict[str, Any]:
     """The CloudFormation template CloudFormation's SAM transform makes of
     ``template``. The template names no managed policy, so none is looked up."""
-    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=REGION))
+    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=region))
     translated: dict[str, Any] = translator.translate(
         json.loads(json.dumps(template)),
         parameter_values=dict(parameters),

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from deploy_support import Grant, readme_functions, readme_grants
 from logsorter.functions import FUNCTIONS
 from sam_template import load_template, translate
 from support.paths import ROOT
 
 Resources = dict[str, dict[str, Any]]
-#: (who, action, resource) as the README's permissions table writes them.
-Grant = tuple[str, str, str]
 
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 SQS_POLLER = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
@@ -30,50 +29,6 @@ def template() -> dict[str, Any]:
 def resources(template: dict[str, Any]) -> Resources:
     translated: Resources = translate(template)["Resources"]
     return translated
-
-
-def readme_section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index(f"\n## {title}\n")
-    return text[start : text.index("\n## ", start + 1)]
-
-
-def table_rows(section: str, header: str) -> Iterator[list[str]]:
-    """The cells of each row of the table whose header row starts with ``header``."""
-    lines = section[section.index(header) :].splitlines()[2:]
-    for line in lines:
-        if not line.startswith("|"):
-            return
-        yield [cell.strip() for cell in line.strip("|").split("|")]
-
-
-def backticked(cell: str) -> list[str]:
-    return re.findall(r"`([^`]+)`", cell)
-
-
-def readme_functions() -> dict[str, dict[str, Any]]:
-    """The Deploying table by handler: name, memory (MB), timeout (s)."""
-    rows = table_rows(readme_section("Deploying"), "| function | CMD |")
-    return {
-        backticked(cmd)[0]: {
-            "name": name,
-            "memory": int(re.match(r"\d+", memory)[0]),  # type: ignore[index]
-            "timeout": int(re.match(r"\d+", timeout)[0]),  # type: ignore[index]
-        }
-        for name, cmd, memory, timeout, _ in rows
-    }
-
-
-def readme_grants() -> set[Grant]:
-    """The permissions table: a ``who`` cell names functions (comma-separated)
-    or, in backticks, the template's policy for a person."""
-    grants = set()
-    for who, actions, resources in table_rows(readme_section("Deploying"), "| who | actions |"):
-        principals = backticked(who) or [name.strip() for name in who.split(",")]
-        for principal in principals:
-            for action in backticked(actions):
-                grants.update((principal, action, res) for res in backticked(resources))
-    return grants
 
 
 def functions_by_handler(resources: Resources) -> dict[str, dict[str, Any]]:
@@ -338,3 +293,16 @@ def test_backfill_queue_reports_failed_messages_alone(resources: Resources) -> N
         queue["VisibilityTimeout"]
         >= 6 * readme_functions()["logsorter.handlers.classify"]["timeout"]
     )
+
+
+def test_upload_bucket_is_private_and_expires_staged_diffs(resources: Resources) -> None:
+    bucket = resources["UploadBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["LifecycleConfiguration"]["Rules"] == [
+        {
+            "Id": "expire-staged-diffs",
+            "Status": "Enabled",
+            "Prefix": "collated_logs/staging/",
+            "ExpirationInDays": 7,
+        }
+    ]

@@ -104,6 +104,29 @@ template: install ## cfn-lint template.yaml, translate it into dist/template.jso
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python scripts/sam_template.py --out dist/template.json
 
+# make push / make deploy settings (see README, Deploying).
+ARCHITECTURE ?= arm64
+PLATFORM := $(if $(filter x86_64,$(ARCHITECTURE)),linux/amd64,linux/arm64)
+IMAGE_TAG ?= $(shell git rev-parse --short HEAD)
+
+.PHONY: push
+push: install ## build the image for ARCHITECTURE (arm64) and push it to ECR_REPOSITORY (needs Docker)
+	@[ -n "$(ECR_REPOSITORY)" ] || { echo "make push: set ECR_REPOSITORY=ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME"; exit 2; }
+	@docker info >/dev/null 2>&1 || { echo "make push: no Docker engine is reachable here, so the image cannot be built."; exit 1; }
+	@# The registry password through boto3, so that no AWS CLI is needed.
+	$(BIN)/python -c 'import base64, boto3; token = boto3.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]; print(base64.b64decode(token).decode().partition(":")[2])' \
+		| docker login --username AWS --password-stdin $(firstword $(subst /, ,$(ECR_REPOSITORY)))
+	docker build --platform $(PLATFORM) -t $(ECR_REPOSITORY):$(IMAGE_TAG) .
+	docker push $(ECR_REPOSITORY):$(IMAGE_TAG)
+	@echo "IMAGE_URI=$(ECR_REPOSITORY):$(IMAGE_TAG)"
+
+.PHONY: deploy
+deploy: install ## create or update STACK from template.yaml with IMAGE_URI and UPLOAD_BUCKET
+	@[ -n "$(STACK)" ] && [ -n "$(IMAGE_URI)" ] && [ -n "$(UPLOAD_BUCKET)" ] || { echo "make deploy: set STACK, IMAGE_URI (make push prints it) and UPLOAD_BUCKET"; exit 2; }
+	$(BIN)/python scripts/deploy_stack.py --stack $(STACK) --image-uri $(IMAGE_URI) \
+		--upload-bucket $(UPLOAD_BUCKET) --parameter Architecture=$(ARCHITECTURE) \
+		$(foreach parameter,$(PARAMETERS),--parameter $(parameter))
+
 .PHONY: check
 check: lint template test integration ## everything CI runs
 

@@ -250,22 +250,20 @@ def test_failed_uploads_go_to_the_dead_letter_collator_then_a_queue(
         if r["Type"] == "AWS::Lambda::EventInvokeConfig"
     }
     assert configs == {
-        "CollatorFunction": {
-            "FunctionName": {"Ref": "CollatorFunction"},
-            "Qualifier": "$LATEST",
-            "MaximumRetryAttempts": 2,
-            "DestinationConfig": {
-                "OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterCollatorFunction", "Arn"]}}
-            },
-        },
-        "DeadLetterCollatorFunction": {
-            "FunctionName": {"Ref": "DeadLetterCollatorFunction"},
-            "Qualifier": "$LATEST",
-            "MaximumRetryAttempts": 2,
-            "DestinationConfig": {
-                "OnFailure": {"Destination": {"Fn::GetAtt": ["CollatorFailureQueue", "Arn"]}}
-            },
-        },
+        "CollatorFunction": two_retries_then("CollatorFunction", "DeadLetterCollatorFunction"),
+        "DeadLetterCollatorFunction": two_retries_then(
+            "DeadLetterCollatorFunction", "CollatorFailureQueue"
+        ),
+    }
+
+
+def two_retries_then(function: str, destination: str) -> dict[str, Any]:
+    """The asynchronous invocation settings that send what still fails to ``destination``."""
+    return {
+        "FunctionName": {"Ref": function},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [destination, "Arn"]}}},
     }
 
 

@@ -240,7 +240,7 @@ def test_collator_hears_uploads_only(resources: Resources) -> None:
     }
 
 
-def test_failed_uploads_go_to_the_dead_letter_collator_then_a_queue(
+def test_what_keeps_failing_is_kept_on_a_queue_or_the_dead_letter_collator(
     resources: Resources,
 ) -> None:
     """moto's CloudFormation does not create these, so they are checked here."""
@@ -250,6 +250,7 @@ def test_failed_uploads_go_to_the_dead_letter_collator_then_a_queue(
         if r["Type"] == "AWS::Lambda::EventInvokeConfig"
     }
     assert configs == {
+        "ClassifierFunction": two_retries_then("ClassifierFunction", "ClassifierFailureQueue"),
         "CollatorFunction": two_retries_then("CollatorFunction", "DeadLetterCollatorFunction"),
         "DeadLetterCollatorFunction": two_retries_then(
             "DeadLetterCollatorFunction", "CollatorFailureQueue"

@@ -1,4 +1,4 @@
-"""template.yaml (SAM) to the CloudFormation template AWS deploys, translated
+"""deploy/template.yaml (SAM) to the CloudFormation template AWS deploys, translated
 here with the SAM translator CloudFormation itself runs, so that the roles,
 rules and permissions it generates can be read and tested before a deploy.
 
@@ -18,13 +18,14 @@ from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "template.yaml"
+TEMPLATE = ROOT / "deploy" / "template.yaml"
 #: Translation needs a region (the partition of the ARNs it writes follows
 #: from it); the template itself names none.
 DEFAULT_REGION = "us-east-1"
 #: Stand-ins for the parameters without a default: translation only carries
 #: them through, a deploy passes the real ones.
 EXAMPLE_PARAMETERS = {
+    "Stage": "production",
     "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/logsorter:example",
     "UploadBucketName": "logsorter-uploads-example",
 }

@@ -1,9 +1,11 @@
-"""Create or update the logsorter stack: template.yaml translated here (see
-sam_template.py), then CloudFormation through boto3, so a deploy needs AWS
-credentials and nothing else installed.
+"""A stage's template parameters, read from the deploy/STAGE.env file a user
+writes, and the deployment `sam deploy` makes of them: deploy/template.yaml
+translated by the SAM transform (sam_template.py), then a CloudFormation
+stack created or updated with them. `make deploy` runs the SAM CLI with the
+parameters this prints; the tests deploy through ``deploy`` into moto, which
+the SAM CLI cannot target.
 
-    python scripts/deploy_stack.py --stack logsorter --image-uri URI --upload-bucket NAME \\
-        [--parameter Key=Value ...]
+    python scripts/deploy_stack.py --stage staging deploy/staging.env
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from sam_template import load_template, translate
 
@@ -21,11 +23,18 @@ from sam_template import load_template, translate
 CAPABILITIES = ["CAPABILITY_IAM"]
 
 
-def deploy(cloudformation: Any, stack: str, parameters: Mapping[str, str]) -> dict[str, Any]:
-    """Create ``stack``, or update it when it exists; wait for the result and
-    return the stack as CloudFormation describes it. Raises when the stack
-    does not reach a complete state (CloudFormation has rolled it back)."""
-    template = translate(load_template(), dict(parameters), cloudformation.meta.region_name)
+def deploy(
+    cloudformation: Any,
+    stack: str,
+    parameters: Mapping[str, str],
+    template: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create ``stack`` from ``template`` (by default deploy/template.yaml
+    translated), or update it when it exists; wait for the result and return
+    the stack as CloudFormation describes it. Raises when the stack does not
+    reach a complete state (CloudFormation has rolled it back)."""
+    if template is None:
+        template = translate(load_template(), dict(parameters), cloudformation.meta.region_name)
     request = {
         "StackName": stack,
         "TemplateBody": json.dumps(template),
@@ -57,29 +66,30 @@ def stack_exists(cloudformation: Any, stack: str) -> bool:
     return True
 
 
+def stage_parameters(stage: str, env_file: Path) -> dict[str, str]:
+    """``Stage`` and the ``Key=Value`` lines of ``env_file`` (``#`` comments
+    and blank lines aside); an empty value keeps the template's default."""
+    parameters = {"Stage": stage}
+    for number, line in enumerate(env_file.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, separator, value = line.partition("=")
+        if not separator:
+            raise ValueError(f"{env_file}:{number}: not Key=Value: {line!r}")
+        if value:
+            parameters[key.strip()] = value.strip()
+    return parameters
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--image-uri", required=True, help="as `make push` printed it")
-    parser.add_argument("--upload-bucket", required=True, help="the bucket the stack creates")
-    parser.add_argument(
-        "--parameter",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="another template parameter (repeatable)",
-    )
+    parser.add_argument("--stage", required=True, choices=["staging", "production"])
+    parser.add_argument("env_file", type=Path, help="deploy/STAGE.env")
     args = parser.parse_args()
-    parameters = {"ImageUri": args.image_uri, "UploadBucketName": args.upload_bucket}
-    for pair in args.parameter:
-        key, separator, value = pair.partition("=")
-        if not separator:
-            parser.error(f"--parameter {pair!r} is not KEY=VALUE")
-        parameters[key] = value
-    described = deploy(boto3.client("cloudformation"), args.stack, parameters)
-    print(f"{args.stack}: {described['StackStatus']}")
-    for output in described.get("Outputs", []):
-        print(f"  {output['OutputKey']}: {output['OutputValue']}")
+    parameters = stage_parameters(args.stage, args.env_file)
+    # As `sam deploy --parameter-overrides` takes them.
+    print(" ".join(f"{key}={value}" for key, value in parameters.items()))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from typing import Any
 
 from support.paths import ROOT
 
-#: (who, action, resource) as the README's permissions table writes them.
-Grant = tuple[str, str, str]
+#: (who, action, resource, only when) as the README's permissions table
+#: writes them; "only when" is a condition's key and values, or the template
+#: condition a statement depends on, space-separated ("" for none).
+Grant = tuple[str, str, str, str]
 
 
 def readme_section(title: str) -> str:
@@ -47,11 +49,13 @@ def readme_functions() -> dict[str, dict[str, Any]]:
 
 def readme_grants() -> set[Grant]:
     """The permissions table: a ``who`` cell names functions (comma-separated)
-    or, in backticks, the template's policy for a person."""
+    or, in backticks, one of the template's policies."""
     grants = set()
-    for who, actions, resources in table_rows(readme_section("Deploying"), "| who | actions |"):
+    rows = table_rows(readme_section("Deploying"), "| who | actions |")
+    for who, actions, resources, only_when in rows:
         principals = backticked(who) or [name.strip() for name in who.split(",")]
+        condition = " ".join(backticked(only_when))
         for principal in principals:
             for action in backticked(actions):
-                grants.update((principal, action, res) for res in backticked(resources))
+                grants.update((principal, action, r, condition) for r in backticked(resources))
     return grants

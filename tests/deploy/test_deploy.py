@@ -1,14 +1,15 @@
-"""`make deploy`'s code path against the moto server: the translated template
-deployed through CloudFormation, then the functions, roles, rules, queue
-mapping and bucket read back with the real APIs, and objects put into the
-buckets followed through the deployed EventBridge rules to the handlers.
+"""The deployment `make deploy` makes, into a moto server over HTTP: the
+translated template deployed through CloudFormation (scripts/deploy_stack.py,
+what `sam deploy` does), then the functions, roles, rules, queues and
+mappings read back with boto3, and objects put into the buckets followed
+through the deployed EventBridge rules (and the upload queue) to the handlers.
 
-moto's CloudFormation creates every resource of the template but the
-on-failure destinations (``AWS::Lambda::EventInvokeConfig``) and the HTTP API
-(``AWS::ApiGatewayV2::*``), which it skips, and it keeps neither image
-settings (command, architecture), nor the attachment of managed policies to
-roles, nor a bucket's notification and lifecycle settings: test_template
-asserts all of those from the translated template.
+moto's CloudFormation skips the aliases (``for_moto`` points what refers to
+them at the functions), CodeDeploy, the alarms and the alarm subscription,
+the on-failure destinations (``AWS::Lambda::EventInvokeConfig``), the upload
+queue's policy and the HTTP API, and it keeps neither image settings
+(command, architecture) nor the attachment of managed policies to roles:
+test_template asserts all of those from the translated template.
 """
 
 from __future__ import annotations
@@ -53,10 +54,19 @@ PARAMETERS = {
     "JobsTableName": DEFAULT_JOBS_TABLE,
 }
 MOTO_SKIPS = {
+    "AWS::Lambda::Alias",
     "AWS::Lambda::EventInvokeConfig",
+    "AWS::CodeDeploy::Application",
+    "AWS::CodeDeploy::DeploymentGroup",
+    "AWS::CloudWatch::Alarm",
+    "AWS::SNS::Subscription",
+    "AWS::SQS::QueuePolicy",
     "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Stage",
 }
+#: What the README grants that this deployment does not hold: the staging
+#: example sets no model, and moto skips the upload queue's policy.
+NOT_DEPLOYED = ("HasLlmModel", "UploadQueuePolicy")
 DEVICE = "uploads/users/u1/serial1/d1/"
 FAILING_LOG = "+ python test/run_test.py\nFAILED test_ops.py::TestOps::test_mul - AssertionError\n"
 
@@ -182,7 +192,8 @@ class DeployedNames:
         for logical_id in deployed.of_type("AWS::Lambda::Function"):
             name = deployed.physical[logical_id]
             arn = lambda_.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-            self.own[arn] = f"{{{logical_id}}}"
+            # Where the live alias is referred to (for_moto).
+            self.own[arn] = f"{{{logical_id}:live}}"
 
     def __call__(self, arn: str) -> str:
         if arn in self.own:
@@ -199,12 +210,19 @@ def document_grants(who: str, document: Any, names: DeployedNames) -> Iterator[G
         # moto keeps the inline policies CloudFormation gives a role as the
         # Python repr of the document, where AWS keeps JSON.
         document = ast.literal_eval(document)
-    for statement in document["Statement"]:
+    # A statement under a false Fn::If is dropped as null.
+    for statement in filter(None, document["Statement"]):
+        only_when = " ".join(
+            word
+            for by_key in statement.get("Condition", {}).values()
+            for key, values in by_key.items()
+            for word in [key, *([values] if isinstance(values, str) else values)]
+        )
         actions = statement["Action"]
         targets = statement["Resource"]
         for action in [actions] if isinstance(actions, str) else actions:
             for target in [targets] if isinstance(targets, str) else targets:
-                yield who, action, names(target)
+                yield who, action, names(target), only_when
 
 
 def managed_document(iam: Any, arn: str) -> Any:
@@ -239,7 +257,7 @@ def test_roles_grant_exactly_the_readmes_permissions(deployed: Deployed) -> None
         arn = deployed.physical[logical_id]
         if arn not in attached:
             grants.update(document_grants(logical_id, managed_document(iam, arn), names))
-    assert grants == readme_grants()
+    assert grants == {g for g in readme_grants() if not set(NOT_DEPLOYED) & {g[0], g[3]}}
 
 
 def tap(deployed: Deployed, rule_logical_id: str) -> str:
@@ -264,18 +282,78 @@ def received(url: str) -> list[str]:
     return [m["Body"] for m in messages.get("Messages", [])]
 
 
-def rule_by_target(deployed: Deployed, handler: str) -> list[str]:
-    function = next(
-        f for f in deployed.of_type("AWS::Lambda::Function") if deployed.handler(f) == handler
-    )
+def rules_of(deployed: Deployed, function: str) -> list[str]:
+    """The rules whose target is the function's live alias."""
     return [
         logical_id
         for logical_id in deployed.of_type("AWS::Events::Rule")
-        if deployed.template["Resources"][logical_id]["Properties"]["Targets"][0]["Arn"][
-            "Fn::GetAtt"
-        ][0]
-        == function
+        if deployed.template["Resources"][logical_id]["Properties"]["Targets"][0]["Arn"]
+        == {"Ref": f"{function}Aliaslive"}
     ]
+
+
+def queue_arn(deployed: Deployed, logical_id: str) -> str:
+    arn: str = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=deployed.physical[logical_id], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    return arn
+
+
+def mappings_of(deployed: Deployed, queue: str) -> list[dict[str, Any]]:
+    """The event source mappings reading the queue (moto lists none by the
+    function's name once the mapping names it by ARN)."""
+    listed = boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    arn = queue_arn(deployed, queue)
+    return [mapping for mapping in listed if mapping["EventSourceArn"] == arn]
+
+
+def test_rules_match_object_created_under_their_prefix_and_target_the_function_or_queue(
+    deployed: Deployed,
+) -> None:
+    events = boto3.client("events")
+    function_arn = boto3.client("lambda").get_function(
+        FunctionName=deployed.physical["ClassifierFunction"]
+    )["Configuration"]["FunctionArn"]
+    expected = {
+        "ClassifierFunctionLogCreated": (DEFAULT_LOG_BUCKET, "log/", function_arn),
+        "ClassifierFunctionTempLogCreated": (DEFAULT_TEMP_LOG_BUCKET, "temp_logs/", function_arn),
+        "UploadCreatedRule": (
+            UPLOAD_BUCKET,
+            "uploads/users/",
+            queue_arn(deployed, "UploadQueue"),
+        ),
+    }
+    assert set(deployed.of_type("AWS::Events::Rule")) == set(expected)
+    for logical_id, (bucket, prefix, target) in expected.items():
+        rule = deployed.physical[logical_id]
+        assert json.loads(events.describe_rule(Name=rule)["EventPattern"]) == {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"prefix": prefix}]}},
+        }
+        assert [t["Arn"] for t in events.list_targets_by_rule(Rule=rule)["Targets"]] == [target]
+
+
+def test_queues_feed_their_function_and_redrive_to_their_dead_letter_queue(
+    deployed: Deployed,
+) -> None:
+    lambda_ = boto3.client("lambda")
+    sqs = boto3.client("sqs")
+    for queue, dead_letters, function in (
+        ("BackfillQueue", "BackfillDeadLetterQueue", "ClassifierFunction"),
+        ("UploadQueue", "UploadDeadLetterQueue", "CollatorFunction"),
+    ):
+        (mapping,) = mappings_of(deployed, queue)
+        function_arn = lambda_.get_function(FunctionName=deployed.physical[function])[
+            "Configuration"
+        ]["FunctionArn"]
+        assert mapping["FunctionArn"] == function_arn
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=deployed.physical[queue], AttributeNames=["RedrivePolicy"]
+        )["Attributes"]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == queue_arn(deployed, dead_letters)
 
 
 def deployed_environment(deployed: Deployed, handler: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,25 +365,30 @@ def deployed_environment(deployed: Deployed, handler: str, monkeypatch: pytest.M
         monkeypatch.setenv(name, value)
 
 
-def test_uploads_reach_the_collator_and_its_own_writes_do_not(
+def test_uploads_reach_the_collator_through_its_queue_and_its_own_writes_do_not(
     deployed: Deployed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (rule,) = rule_by_target(deployed, "logsorter.handlers.collate")
-    url = tap(deployed, rule)
+    lambda_ = boto3.client("lambda")
+    # moto would run the collator's image for each message (and keeps
+    # invoking a deleted mapping); this test runs the handler on what the
+    # queue holds instead.
+    for mapping in mappings_of(deployed, "UploadQueue"):
+        lambda_.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    # moto drops an event for every rule after one with a Lambda target.
+    for rule in rules_of(deployed, "ClassifierFunction"):
+        tap(deployed, rule)
     s3 = boto3.client("s3")
-    # moto's CloudFormation drops the bucket's NotificationConfiguration
-    # (test_template checks the template turns EventBridge on).
     enable_eventbridge(s3, UPLOAD_BUCKET)
     record = {"address": "+15550001", "date": 1_690_000_000_000, "type": 1, "body": "hi", "read": 1}
     s3.put_object(Bucket=UPLOAD_BUCKET, Key=DEVICE + "sms-1.ndjson.gz", Body=upload([record]))
     s3.put_object(Bucket=UPLOAD_BUCKET, Key="collated_logs/x.txt", Body=b"not an upload")
-    events = [json.loads(body) for body in received(url)]
-    assert [e["detail"]["object"]["key"] for e in events] == [DEVICE + "sms-1.ndjson.gz"]
+    bodies = received(deployed.physical["UploadQueue"])
+    assert [json.loads(b)["detail"]["object"]["key"] for b in bodies] == [
+        DEVICE + "sms-1.ndjson.gz"
+    ]
     deployed_environment(deployed, "logsorter.handlers.collate", monkeypatch)
     monkeypatch.setattr(handlers, "_collators", {})
-    assert handlers.collate(events[0], None) == {
-        "results": [{"key": DEVICE + "sms-1.ndjson.gz", "status": "collated"}]
-    }
+    assert handlers.collate(sqs_event(*bodies), None) == {"batchItemFailures": []}
     listed = s3.list_objects_v2(Bucket=UPLOAD_BUCKET, Prefix="collated_logs/current/")
     assert [o["Key"] for o in listed.get("Contents", [])] == [
         "collated_logs/current/sms/user-u1/device-d1.parquet"
@@ -315,7 +398,7 @@ def test_uploads_reach_the_collator_and_its_own_writes_do_not(
 def test_new_logs_reach_the_classifier_in_both_buckets(
     deployed: Deployed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    urls = [tap(deployed, rule) for rule in rule_by_target(deployed, "logsorter.handlers.classify")]
+    urls = [tap(deployed, rule) for rule in rules_of(deployed, "ClassifierFunction")]
     s3 = boto3.client("s3")
     s3.put_object(Bucket=DEFAULT_LOG_BUCKET, Key="log/2001", Body=FAILING_LOG.encode())
     s3.put_object(Bucket=DEFAULT_LOG_BUCKET, Key="other/2002", Body=b"not a log")
@@ -330,17 +413,6 @@ def test_new_logs_reach_the_classifier_in_both_buckets(
         TableName=DEFAULT_JOBS_TABLE, Key={KEY_ATTRIBUTE: {"S": "pytorch/pytorch/2001"}}
     )["Item"]
     assert VERDICT_ATTRIBUTE in item
-
-
-def test_backfill_queue_feeds_the_classifier(deployed: Deployed) -> None:
-    (mapping,) = boto3.client("lambda").list_event_source_mappings(
-        FunctionName=deployed.function("logsorter.handlers.classify")
-    )["EventSourceMappings"]
-    queue_arn = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=deployed.physical["BackfillQueue"], AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
-    assert mapping["EventSourceArn"] == queue_arn
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_a_second_deploy_updates_the_stack_in_place(deployed: Deployed) -> None:

@@ -70,8 +70,8 @@ def stage_parameters(stage: str, env_file: Path) -> dict[str, str]:
     """``Stage`` and the ``Key=Value`` lines of ``env_file`` (``#`` comments
     and blank lines aside); an empty value keeps the template's default."""
     parameters = {"Stage": stage}
-    for number, line in enumerate(env_file.read_text().splitlines(), 1):
-        line = line.strip()
+    for number, raw in enumerate(env_file.read_text().splitlines(), 1):
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         key, separator, value = line.partition("=")

@@ -17,24 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from sam_template import load_template, translate
 
 #: The template creates roles with names of CloudFormation's choosing.
 CAPABILITIES = ["CAPABILITY_IAM"]
 
 
 def deploy(
-    cloudformation: Any,
-    stack: str,
-    parameters: Mapping[str, str],
-    template: dict[str, Any] | None = None,
+    cloudformation: Any, stack: str, template: dict[str, Any], parameters: Mapping[str, str]
 ) -> dict[str, Any]:
-    """Create ``stack`` from ``template`` (by default deploy/template.yaml
-    translated), or update it when it exists; wait for the result and return
-    the stack as CloudFormation describes it. Raises when the stack does not
-    reach a complete state (CloudFormation has rolled it back)."""
-    if template is None:
-        template = translate(load_template(), dict(parameters), cloudformation.meta.region_name)
+    """Create ``stack`` from ``template`` (translated, see sam_template.py),
+    or update it when it exists; wait for the result and return the stack as
+    CloudFormation describes it. Raises when the stack does not reach a
+    complete state (CloudFormation has rolled it back)."""
     request = {
         "StackName": stack,
         "TemplateBody": json.dumps(template),

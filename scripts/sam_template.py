@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ TEMPLATE = ROOT / "deploy" / "template.yaml"
 #: Translation needs a region (the partition of the ARNs it writes follows
 #: from it); the template itself names none.
 DEFAULT_REGION = "us-east-1"
-#: Stand-ins for the parameters without a default: translation only carries
-#: them through, a deploy passes the real ones.
+#: Stand-ins for the parameters without a default. Translation carries most
+#: parameters through as references; AutoPublishAlias resolves ImageUri into
+#: each function (its version's hash), so a deploy translates with its own.
 EXAMPLE_PARAMETERS = {
     "Stage": "production",
     "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/logsorter:example",
@@ -58,11 +60,14 @@ def main() -> None:
     parser.add_argument("template", nargs="?", type=Path, default=TEMPLATE)
     parser.add_argument("--out", type=Path, required=True, help="where the JSON goes")
     args = parser.parse_args()
+    # The translator warns of each feature toggle it has no configuration
+    # for, which offline translation never has.
+    logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
     translated = translate(load_template(args.template))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(translated, indent=2, sort_keys=True) + "\n")
     count = len(translated["Resources"])
-    print(f"{args.template.name} translated into {args.out} ({count} resources)")
+    print(f"{args.template.relative_to(ROOT)} translated into {args.out} ({count} resources)")
 
 
 if __name__ == "__main__":

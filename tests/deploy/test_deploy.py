@@ -144,7 +144,7 @@ def deployed(aws: str) -> Deployed:
     )
     cloudformation = boto3.client("cloudformation")
     template = translate(load_template(), PARAMETERS)
-    described = deploy(cloudformation, STACK, PARAMETERS, for_moto(template))
+    described = deploy(cloudformation, STACK, for_moto(template), PARAMETERS)
     assert described["StackStatus"] == "CREATE_COMPLETE"
     listed = cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
     return Deployed(template, {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed})
@@ -419,7 +419,7 @@ def test_a_second_deploy_updates_the_stack_in_place(deployed: Deployed) -> None:
     cloudformation = boto3.client("cloudformation")
     parameters = {**PARAMETERS, "CreateMissingJobs": "false"}
     described = deploy(
-        cloudformation, STACK, parameters, for_moto(translate(load_template(), parameters))
+        cloudformation, STACK, for_moto(translate(load_template(), parameters)), parameters
     )
     assert described["StackStatus"] == "UPDATE_COMPLETE"
     config = boto3.client("lambda").get_function_configuration(

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from deploy_stack import deploy, stage_parameters
-from deploy_support import Grant, readme_functions, readme_grants
+from deploy_support import Grant, readme_functions, readme_grants, readme_section
 from logsorter import handlers
 from logsorter.classifier.config import (
     DEFAULT_JOBS_TABLE,
@@ -426,3 +426,15 @@ def test_a_second_deploy_updates_the_stack_in_place(deployed: Deployed) -> None:
         FunctionName=deployed.function("logsorter.handlers.classify")
     )
     assert config["Environment"]["Variables"]["LOGSORTER_CREATE_MISSING_JOBS"] == "false"
+
+
+def test_the_readmes_lifecycle_snippet_applies_to_the_upload_bucket(deployed: Deployed) -> None:
+    """The staging rule the template cannot set on a bucket it does not own."""
+    section = readme_section("Deploying")
+    start = section.index("```json\n") + len("```json\n")
+    snippet = json.loads(section[start : section.index("```", start)])
+    s3 = boto3.client("s3")
+    s3.put_bucket_lifecycle_configuration(Bucket=UPLOAD_BUCKET, LifecycleConfiguration=snippet)
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=UPLOAD_BUCKET)["Rules"]
+    assert rule["Filter"] == {"Prefix": "collated_logs/staging/"}
+    assert rule["Expiration"] == {"Days": 7}

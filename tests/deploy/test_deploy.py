@@ -342,6 +342,7 @@ def test_queues_feed_their_function_and_redrive_to_their_dead_letter_queue(
     for queue, dead_letters, function in (
         ("BackfillQueue", "BackfillDeadLetterQueue", "ClassifierFunction"),
         ("UploadQueue", "UploadDeadLetterQueue", "CollatorFunction"),
+        ("UploadDeadLetterQueue", "CollatorFailureQueue", "DeadLetterCollatorFunction"),
     ):
         (mapping,) = mappings_of(deployed, queue)
         function_arn = lambda_.get_function(FunctionName=deployed.physical[function])[

@@ -196,13 +196,13 @@ def test_no_wildcard_action_or_resource_in_the_stacks_own_policies(
 def test_aws_managed_policies_are_logs_the_queue_poller_and_codedeploys(
     resources: Resources,
 ) -> None:
-    """SAM attaches them: CloudWatch Logs for every function, the SQS poller
-    for the functions reading a queue, and CodeDeploy's own for the rollout
-    role; their ``*`` resources (logs, queue polling) are AWS's."""
+    """SAM attaches them: CloudWatch Logs and (every function reads a queue)
+    the SQS poller to each function's role, CodeDeploy's own to the rollout's
+    role; their ``*`` resources are AWS's."""
     expected = {
         "logsorter.handlers.classify": {BASIC_EXECUTION, SQS_POLLER},
         "logsorter.handlers.collate": {BASIC_EXECUTION, SQS_POLLER},
-        "logsorter.handlers.collate_dlq": {BASIC_EXECUTION},
+        "logsorter.handlers.collate_dlq": {BASIC_EXECUTION, SQS_POLLER},
     }
     roles = set()
     for handler, function in functions_by_handler(resources).items():
@@ -318,6 +318,7 @@ def mapping_of(resources: Resources, queue: str) -> dict[str, Any]:
     [
         ("BackfillQueue", "ClassifierFunction", "logsorter.handlers.classify"),
         ("UploadQueue", "CollatorFunction", "logsorter.handlers.collate"),
+        ("UploadDeadLetterQueue", "DeadLetterCollatorFunction", "logsorter.handlers.collate_dlq"),
     ],
 )
 def test_queues_feed_the_live_alias_and_report_failed_messages_alone(

@@ -99,8 +99,46 @@ down: ## stop what `make up` started
 	fi
 	@rm -f $(STACK_STATE)
 
+.PHONY: template
+template: install ## cfn-lint deploy/template.yaml, translate it offline into dist/template.json
+	$(BIN)/cfn-lint deploy/template.yaml
+	$(BIN)/python scripts/sam_template.py --out dist/template.json
+
+# make push / make deploy settings (see README, Deploying).
+ARCHITECTURE ?= arm64
+PLATFORM := $(if $(filter x86_64,$(ARCHITECTURE)),linux/amd64,linux/arm64)
+IMAGE_TAG ?= $(shell date -u +%F)-$(shell git rev-parse --short HEAD)
+STAGE ?= staging
+STACK ?= logsorter-$(STAGE)
+
+.PHONY: push
+push: install ## build the image for ARCHITECTURE (arm64), tag it DATE-SHA, push it to ECR_REPOSITORY (needs Docker)
+	@[ -n "$(ECR_REPOSITORY)" ] || { echo "make push: set ECR_REPOSITORY=ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME"; exit 2; }
+	@docker info >/dev/null 2>&1 || { echo "make push: no Docker engine is reachable here, so the image cannot be built."; exit 1; }
+	@# The registry password through boto3, so that no AWS CLI is needed.
+	$(BIN)/python -c 'import base64, boto3; token = boto3.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]; print(base64.b64decode(token).decode().partition(":")[2])' \
+		| docker login --username AWS --password-stdin $(firstword $(subst /, ,$(ECR_REPOSITORY)))
+	docker build --platform $(PLATFORM) -t $(ECR_REPOSITORY):$(IMAGE_TAG) .
+	docker push $(ECR_REPOSITORY):$(IMAGE_TAG)
+	@echo "ImageUri=$(ECR_REPOSITORY):$(IMAGE_TAG)"
+
+.PHONY: sam-cli
+sam-cli: $(BIN)/python ## install the AWS SAM CLI into .venv (make deploy needs it)
+	$(BIN)/python -m pip install --quiet aws-sam-cli
+
+.PHONY: deploy
+deploy: install ## sam deploy STACK (logsorter-STAGE) with the parameters of deploy/STAGE.env (STAGE=staging|production)
+	@case "$(STAGE)" in staging|production) ;; *) echo "make deploy: STAGE is staging or production"; exit 2;; esac
+	@[ -f deploy/$(STAGE).env ] || { echo "make deploy: write deploy/$(STAGE).env first (from deploy/$(STAGE).env.example)"; exit 2; }
+	@[ -x $(BIN)/sam ] || { echo "make deploy: the SAM CLI is not in $(VENV); 'make sam-cli' installs it"; exit 2; }
+	@$(BIN)/python -c 'import boto3, sys; sys.exit(boto3.Session().get_credentials() is None)' \
+		|| { echo "make deploy: no AWS credentials (environment, profile or SSO login)"; exit 2; }
+	$(BIN)/sam deploy --template-file deploy/template.yaml --stack-name $(STACK) \
+		--capabilities CAPABILITY_IAM --resolve-s3 --no-fail-on-empty-changeset \
+		--parameter-overrides $$($(BIN)/python scripts/deploy_stack.py --stage $(STAGE) deploy/$(STAGE).env)
+
 .PHONY: check
-check: lint test integration ## everything CI runs
+check: lint template test integration ## everything CI runs
 
 .PHONY: bench
 bench: install ## benchmarks (pytest-benchmark), baselines side by side

@@ -1,6 +1,6 @@
 """The Lambda functions this package serves, defined once: the ``invoke``
-command, the local stack and (checked by the packaging tests) the compose
-file and the container image all follow this list."""
+command, the local stack and (checked by the packaging and deployment tests)
+the compose file, the container image and deploy/template.yaml all follow this list."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Events of every shape, however hostile, end in a 400 (or, in a batch, a
 record dropped as permanently failed), never in an exception: fuzzed with
-hypothesis at every level of API, direct, S3 and SQS events."""
+hypothesis at every level of API, direct, S3, EventBridge and SQS events."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from logsorter.classifier.errors import BadRequest
 from logsorter.classifier.events import request_from_fields, without_writes
 from logsorter.observability import Observability
 from logsorter.storage import LocalStore
-from support.events import api_event, batch, s3_record, sqs_message
+from support.events import api_event, batch, object_created_event, s3_record, sqs_message
 
 FIELDS = ("job_id", "repo", "temp_log", "context_depth", "write")
 EVENT_KEYS = (
@@ -36,6 +36,9 @@ EVENT_KEYS = (
     "body",
     "messageId",
     "Event",
+    "source",
+    "detail-type",
+    "detail",
     "requestContext",
     "routeKey",
     "queryStringParameters",
@@ -44,6 +47,8 @@ EVENT_KEYS = (
 TELLING_STRINGS = (
     "aws:s3",
     "aws:sqs",
+    "aws.s3",
+    "Object Created",
     "ossci-raw-job-status",
     "gha-artifacts",
     "log/7",
@@ -101,10 +106,14 @@ s3_records = values | st.builds(
 s3_events = st.lists(s3_records, max_size=3).map(
     lambda records: batch(s3_record("ossci-raw-job-status", "log/7"), *records)
 )
+object_created_events = st.builds(
+    lambda detail: {**object_created_event("ossci-raw-job-status", "log/7"), "detail": detail},
+    values | s3_locations,
+)
 sqs_bodies = (
     values
     | st.text(max_size=20)
-    | st.builds(json.dumps, values | direct_events | s3_events | api_events)
+    | st.builds(json.dumps, values | direct_events | s3_events | object_created_events | api_events)
 )
 sqs_records = values | st.builds(
     lambda message_id, body: {**sqs_message("m", ""), "messageId": message_id, "body": body},
@@ -114,7 +123,7 @@ sqs_records = values | st.builds(
 sqs_events = st.lists(sqs_records, max_size=3).map(
     lambda records: batch(sqs_message("first", "{}"), *records)
 )
-events = values | direct_events | api_events | s3_events | sqs_events
+events = values | direct_events | api_events | s3_events | object_created_events | sqs_events
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from logsorter.classifier.jobs_table import (
     TEMP_VERDICT_ATTRIBUTE,
     VERDICT_ATTRIBUTE,
 )
-from support.events import api_event, batch, s3_event, sqs_message
+from support.events import api_event, batch, object_created_event, s3_event, sqs_message
 from support.faults import Fault, amz_target, dynamodb_throttling, fault_proxy
 
 pytestmark = pytest.mark.integration
@@ -169,6 +169,29 @@ def test_s3_notification_classifies_each_log_object(stack: Stack) -> None:
     assert response == {"statuses": {"log/1010": 200, "log/pytorch/vision/1011": 200}}
     assert stack.item("pytorch/pytorch/1010") is not None
     assert stack.item("pytorch/vision/1011") is not None
+
+
+def test_eventbridge_object_created_classifies_its_log_directly_or_through_sqs(
+    stack: Stack,
+) -> None:
+    for job in ("pytorch/pytorch/1014", "pytorch/pytorch/1015"):
+        stack.put_item(job)
+    stack.put_log("log/1014", FAILING_LOG)
+    stack.put_log("temp_logs/1015", FAILING_LOG, bucket=TEMP_LOG_BUCKET)
+    direct = handlers.classify(object_created_event("ossci-raw-job-status", "log/1014"), None)
+    assert direct == {"statuses": {"log/1014": 200}}
+    assert VERDICT_ATTRIBUTE in (stack.item("pytorch/pytorch/1014") or {})
+    queued = batch(
+        sqs_message("temp", object_created_event(TEMP_LOG_BUCKET, "temp_logs/1015")),
+        sqs_message("elsewhere", object_created_event("another-bucket", "log/1015")),
+    )
+    assert handlers.classify(queued, None) == {"batchItemFailures": []}
+    assert TEMP_VERDICT_ATTRIBUTE in (stack.item("pytorch/pytorch/1015") or {})
+
+
+def test_eventbridge_event_for_a_missing_log_is_dropped_not_retried(stack: Stack) -> None:
+    response = handlers.classify(object_created_event("ossci-raw-job-status", "log/1016"), None)
+    assert response == {"statuses": {"log/1016": 404}}
 
 
 def test_sqs_batch_reports_only_the_messages_that_may_succeed_later(

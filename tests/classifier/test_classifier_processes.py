@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from classifier_stack import FAILING_LOG, Stack
+from classifier_stack import FAILING_LOG, TEMP_LOG_BUCKET, Stack
 from lambda_runtime import LambdaRuntimeEmulator, lambda_function
-from logsorter.classifier.jobs_table import VERDICT_ATTRIBUTE
+from logsorter.classifier.jobs_table import TEMP_VERDICT_ATTRIBUTE, VERDICT_ATTRIBUTE
 from logsorter.functions import FUNCTIONS_BY_NAME
-from support.events import api_event, batch, sqs_message
+from support.events import api_event, batch, object_created_event, sqs_message
 from support.faults import fault_proxy, s3_get_object, stall
 
 pytestmark = pytest.mark.integration
@@ -111,6 +111,24 @@ def test_handler_under_the_runtime_interface_client(
     response, _ = invoke_over_http(classify_function, api_event(job_id=2002))
     assert isinstance(response, dict)
     assert response["statusCode"] == 404
+
+
+def test_eventbridge_events_directly_and_in_sqs_under_the_runtime_interface_client(
+    stack: Stack, classify_function: LambdaRuntimeEmulator
+) -> None:
+    """The shapes the deployed rules and the backfill queue deliver."""
+    for job_id in (2011, 2012):
+        stack.put_item(f"pytorch/pytorch/{job_id}")
+    stack.put_log("log/2011", FAILING_LOG)
+    stack.put_log("temp_logs/2012", FAILING_LOG, bucket=TEMP_LOG_BUCKET)
+    direct = object_created_event("ossci-raw-job-status", "log/2011")
+    response, error = invoke_over_http(classify_function, direct)
+    assert (response, error) == ({"statuses": {"log/2011": 200}}, "")
+    assert VERDICT_ATTRIBUTE in (stack.item("pytorch/pytorch/2011") or {})
+    queued = batch(sqs_message("m1", object_created_event(TEMP_LOG_BUCKET, "temp_logs/2012")))
+    response, error = invoke_over_http(classify_function, queued)
+    assert (response, error) == ({"batchItemFailures": []}, "")
+    assert TEMP_VERDICT_ATTRIBUTE in (stack.item("pytorch/pytorch/2012") or {})
 
 
 def test_a_poison_message_fails_nothing_under_the_runtime_interface_client(

@@ -16,7 +16,7 @@ from logsorter import handlers
 from logsorter.collator.errors import UploadTooLarge
 from logsorter.collator.keys import error_key
 from logsorter.storage import S3Store
-from support.events import batch, s3_event, sns_record, sqs_event
+from support.events import batch, object_created_event, s3_event, sns_record, sqs_event
 from support.faults import Fault, fault_proxy
 from support.uploads import upload
 
@@ -64,6 +64,20 @@ def test_s3_notifications_through_sqs_drive_the_handler(s3_store: S3Store) -> No
     assert not outside
 
 
+def test_eventbridge_object_created_drives_the_handler_directly_or_through_sqs(
+    s3_store: S3Store,
+) -> None:
+    s3_store.put(DEVICE + "sms-1.ndjson.gz", upload([sms(1), sms(2)]))
+    s3_store.put(DEVICE + "sms 2.ndjson.gz", upload([sms(2), sms(3)]))
+    direct = handlers.collate(object_created_event(BUCKET, DEVICE + "sms-1.ndjson.gz"), None)
+    assert direct == {"results": [{"key": DEVICE + "sms-1.ndjson.gz", "status": "collated"}]}
+    queued = sqs_event(object_created_event(BUCKET, DEVICE + "sms+2.ndjson.gz"))
+    assert handlers.collate(queued, None) == {"batchItemFailures": []}
+    assert sorted(r["source_key"] for r in current(s3_store)) == sorted(
+        [DEVICE + "sms-1.ndjson.gz"] * 2 + [DEVICE + "sms 2.ndjson.gz"]
+    )
+
+
 def test_transient_failures_fail_only_their_message_and_permanent_ones_are_reported(
     s3_store: S3Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,6 +107,7 @@ def test_transient_failures_fail_only_their_message_and_permanent_ones_are_repor
 
 def dead_letter_shapes(key: str) -> dict[str, Any]:
     plain = s3_event(BUCKET, key)
+    eventbridge = object_created_event(BUCKET, key)
     return {
         "plain": plain,
         "destination": {
@@ -105,6 +120,9 @@ def dead_letter_shapes(key: str) -> dict[str, Any]:
         "sns": batch(sns_record(plain)),
         "sns-in-sqs": sqs_event({"Type": "Notification", "Message": json.dumps(plain)}),
         "destination-in-sqs": sqs_event({"requestPayload": plain, "responsePayload": None}),
+        "eventbridge": eventbridge,
+        "eventbridge-destination": {"requestPayload": eventbridge, "responsePayload": None},
+        "eventbridge-in-sqs": sqs_event(eventbridge),
     }
 
 
@@ -195,8 +213,17 @@ def odd_events() -> st.SearchStrategy[object]:
         {"eventSource": st.just("aws:sqs"), "messageId": st.text(max_size=3), "body": odd_values}
     )
     records = st.lists(s3_shaped | sqs_shaped | odd_values, max_size=3)
+    eventbridge_shaped = st.fixed_dictionaries(
+        {
+            "source": st.just("aws.s3"),
+            "detail-type": st.just("Object Created"),
+            "detail": odd_values
+            | st.fixed_dictionaries({"bucket": odd_values, "object": odd_values}),
+        }
+    )
     return (
         odd_values
+        | eventbridge_shaped
         | st.fixed_dictionaries({"Records": records})
         | st.fixed_dictionaries({"requestPayload": odd_values})
     )

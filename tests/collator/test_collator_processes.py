@@ -14,7 +14,7 @@ from collator_support import BUCKET, DEVICE, sms
 from lambda_runtime import LambdaRuntimeEmulator, lambda_function
 from logsorter.functions import FUNCTIONS_BY_NAME
 from logsorter.storage import S3Store
-from support.events import s3_event, sqs_event
+from support.events import object_created_event, s3_event, sqs_event
 from support.uploads import upload
 
 pytestmark = pytest.mark.integration
@@ -69,3 +69,19 @@ def test_logs_and_metrics_are_structured_under_the_runtime_client(s3_store: S3St
     assert metrics["RecordsAdded"] == [5.0, 0.0, 0.0]
     assert metrics["CommitConflicts"] == [0.0, 0.0, 0.0]
     assert metrics["Invocations"] == [1.0]
+
+
+def test_eventbridge_events_directly_and_in_sqs_under_the_runtime_client(
+    s3_store: S3Store,
+) -> None:
+    """The shapes the deployed upload queue and an asynchronous invocation deliver."""
+    first, second = f"{DEVICE}sms-1.ndjson.gz", f"{DEVICE}sms-2.ndjson.gz"
+    s3_store.put(first, upload([sms(i) for i in range(3)]))
+    s3_store.put(second, upload([sms(i) for i in range(3, 6)]))
+    with lambda_function(FUNCTIONS_BY_NAME["collate"].handler, {}) as collator:
+        assert invoke(collator, object_created_event(BUCKET, first)) == {
+            "results": [{"key": first, "status": "collated"}]
+        }
+        queued = sqs_event(object_created_event(BUCKET, second))
+        assert invoke(collator, queued) == {"batchItemFailures": []}
+    assert s3_store.get("collated_logs/current/sms/user-u1/device-d1.parquet") is not None

@@ -1,5 +1,6 @@
 """Builders of the events Lambda hands the functions: API Gateway requests,
-S3 notifications, SQS batches and SNS records, shaped as AWS sends them, and
+S3 notifications, EventBridge events, SQS batches and SNS records, shaped as
+AWS sends them, and
 the context object it passes beside them."""
 
 from __future__ import annotations
@@ -45,6 +46,28 @@ def s3_record(bucket: str, key: str) -> dict[str, Any]:
 def s3_event(bucket: str, *keys: str) -> dict[str, Any]:
     """An S3 notification of these objects."""
     return batch(*(s3_record(bucket, key) for key in keys))
+
+
+def object_created_event(bucket: str, key: str) -> dict[str, Any]:
+    """S3's EventBridge ``Object Created`` event; ``key`` as S3 sends it."""
+    return {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": "2026-12-03T07:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": 1, "etag": "b1946ac92492d2347c6235b4d2611184"},
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": ACCOUNT,
+            "reason": "PutObject",
+        },
+    }
 
 
 def sqs_message(message_id: str, body: object) -> dict[str, Any]:

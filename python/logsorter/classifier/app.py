@@ -74,8 +74,8 @@ class ClassifierApp:
             return http_response(err.status, str(err))
         if kind == "sqs":
             return self.handle_sqs(event["Records"], deadline)
-        if kind == "s3":
-            statuses = self.handle_s3(event["Records"], deadline)
+        if kind in ("s3", "object_created"):
+            statuses = self.handle_s3(s3_records(event, kind), deadline)
             raise_if_retryable(statuses)
             return {"statuses": {key: status for key, (status, _) in statuses.items()}}
         return self.handle_request(event, kind, deadline)
@@ -102,8 +102,9 @@ class ClassifierApp:
         return http_response(200, json.dumps(verdict.match, ensure_ascii=False), "application/json")
 
     def handle_s3(self, records: list[Any], deadline: float | None) -> dict[str, tuple[int, bool]]:
-        """Classify each notified log: its status and whether to try it again,
-        by key (by position for a record that names no object)."""
+        """Classify each notified log (S3 records or EventBridge events): its
+        status and whether to try it again, by key (by position for a record
+        that names no object)."""
         statuses: dict[str, tuple[int, bool]] = {}
         for index, record in enumerate(records):
             try:
@@ -133,10 +134,11 @@ class ClassifierApp:
         event = event_from_sqs_message(message)
         if event is None:
             return
-        if event_kind(event) == "direct":
+        kind = event_kind(event)
+        if kind == "direct":
             self.classify(request_from_fields(event), deadline)
             return
-        raise_if_retryable(self.handle_s3(event["Records"], deadline))
+        raise_if_retryable(self.handle_s3(s3_records(event, kind), deadline))
 
     def _settle(self, attempt: Callable[[], None], where: dict[str, Any]) -> tuple[int, bool]:
         """One batch record's ``attempt``, whatever it raises: its status and
@@ -235,6 +237,11 @@ def call_before(deadline: float | None, call: Callable[[], T]) -> T:
     if not result.done():
         raise DeadlineExceeded("timed out before the function's deadline; try again")
     return result.result()
+
+
+def s3_records(event: Mapping[str, Any], kind: EventKind) -> list[Any]:
+    """The records of an S3 notification; an EventBridge event is its own one."""
+    return [event] if kind == "object_created" else list(event["Records"])
 
 
 def raise_if_retryable(statuses: Mapping[str, tuple[int, bool]]) -> None:

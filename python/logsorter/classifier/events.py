@@ -2,7 +2,8 @@
 
 Accepted: API Gateway HTTP API (payload 2.0) query parameters, a direct
 invocation with the same fields as JSON, S3 ``ObjectCreated`` notifications
-for log objects, and SQS batches whose bodies carry either of the last two.
+and EventBridge ``Object Created`` events for log objects, and SQS batches
+whose bodies carry any of the last three.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from logsorter.classifier.config import DEFAULT_REPO, ClassifierConfig, parse_bo
 from logsorter.classifier.errors import BadRequest
 from logsorter.rulesets import DEFAULT_CONTEXT_DEPTH
 
-EventKind = Literal["api", "direct", "s3", "sqs"]
+EventKind = Literal["api", "direct", "s3", "object_created", "sqs"]
 
 #: GitHub's owner/name alphabet, where no part starts with a dot (GitHub
 #: allows none, and ``.``/``..`` would name another log key and item).
@@ -67,6 +68,8 @@ def event_kind(event: object) -> EventKind:
         raise BadRequest(f"the event must be a JSON object, not {type(event).__name__}")
     if "requestContext" in event and "routeKey" in event:
         return "api"
+    if is_object_created(event):
+        return "object_created"
     records = event.get("Records")
     if isinstance(records, list) and records and isinstance(records[0], Mapping):
         source = records[0].get("eventSource")
@@ -78,8 +81,14 @@ def event_kind(event: object) -> EventKind:
         return "direct"
     raise BadRequest(
         "unrecognised event: expected an API Gateway request, a direct invocation "
-        "with job_id, an S3 notification or an SQS batch"
+        "with job_id, an S3 notification, an EventBridge Object Created event "
+        "or an SQS batch"
     )
+
+
+def is_object_created(event: Mapping[str, Any]) -> bool:
+    """Whether ``event`` is S3's EventBridge ``Object Created`` event."""
+    return event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created"
 
 
 def request_from_fields(fields: object) -> ClassifyRequest:
@@ -143,20 +152,25 @@ def request_from_s3_record(record: object, config: ClassifierConfig) -> Classify
 
 
 def s3_record_location(record: object) -> tuple[str, str]:
-    """The bucket and (decoded) key an S3 record names."""
-    s3 = record.get("s3") if isinstance(record, Mapping) else None
+    """The bucket and (decoded) key an S3 notification record or an
+    EventBridge ``Object Created`` event names: the same fields, under ``s3``
+    in one and ``detail`` in the other."""
+    if not isinstance(record, Mapping):
+        raise BadRequest("an S3 record must be a JSON object")
+    s3 = record.get("detail" if is_object_created(record) else "s3")
     bucket = s3.get("bucket") if isinstance(s3, Mapping) else None
     obj = s3.get("object") if isinstance(s3, Mapping) else None
     name = bucket.get("name") if isinstance(bucket, Mapping) else None
     key = obj.get("key") if isinstance(obj, Mapping) else None
     if not isinstance(name, str) or not isinstance(key, str):
-        raise BadRequest("S3 record without s3.bucket.name and s3.object.key strings")
+        raise BadRequest("S3 record without bucket.name and object.key strings")
     return name, unquote_plus(key)
 
 
 def event_from_sqs_message(message: object) -> Mapping[str, Any] | None:
-    """The event one SQS message's body carries, an S3 notification or a
-    direct invocation; ``None`` for S3's test event, which asks for nothing."""
+    """The event one SQS message's body carries, an S3 notification, an
+    EventBridge ``Object Created`` event or a direct invocation; ``None`` for
+    S3's test event, which asks for nothing."""
     body = message.get("body") if isinstance(message, Mapping) else None
     if not isinstance(body, str):
         raise BadRequest("an SQS message needs a string body")
@@ -169,7 +183,7 @@ def event_from_sqs_message(message: object) -> Mapping[str, Any] | None:
     if event.get("Event") == "s3:TestEvent":
         return None
     kind = event_kind(event)
-    if kind not in ("s3", "direct"):
+    if kind not in ("s3", "object_created", "direct"):
         raise BadRequest(f"an SQS message cannot carry a {kind} event")
     return event
 

@@ -1,6 +1,7 @@
 """Lambda events to the uploads they name. The collator is reached by S3
-notifications directly, through SQS or SNS, and (the dead-letter collator) as
-Lambda on-failure destination records wrapping any of those.
+notifications and S3's EventBridge ``Object Created`` events, directly or
+through SQS or SNS, and (the dead-letter collator) as Lambda on-failure
+destination records wrapping any of those.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ class UploadRef:
 def uploads_in(event: Any, on_ignored: OnIgnored) -> Iterator[UploadRef]:
     """Every S3 object named in an event, unwrapping Lambda on-failure
     destination records (``requestPayload``), SQS messages and SNS
-    notifications (direct or delivered through SQS) down to S3 notifications.
-    Keys are URL-decoded as S3 encodes them in notifications."""
+    notifications (direct or delivered through SQS) down to S3 notifications
+    or EventBridge events. Keys are URL-decoded as S3 encodes them."""
     if isinstance(event, str):
         try:
             event = json.loads(event)
@@ -42,6 +43,8 @@ def uploads_in(event: Any, on_ignored: OnIgnored) -> Iterator[UploadRef]:
             yield from _uploads_in_record(record, on_ignored)
     elif event.get("Type") == "Notification" and "Message" in event:
         yield from uploads_in(event["Message"], on_ignored)
+    elif event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
+        yield from _upload_named(event.get("detail"), event, on_ignored)
     elif event.get("Event") == "s3:TestEvent":
         return
     else:
@@ -54,18 +57,24 @@ def _uploads_in_record(record: Any, on_ignored: OnIgnored) -> Iterator[UploadRef
         return
     source = record.get("eventSource") or record.get("EventSource")
     if source == "aws:s3":
-        bucket = _field(record, "s3", "bucket", "name")
-        key = _field(record, "s3", "object", "key")
-        if isinstance(bucket, str) and isinstance(key, str) and bucket and key:
-            yield UploadRef(bucket, unquote_plus(key))
-        else:
-            on_ignored(f"ignoring an S3 record without a bucket name and key: {record!r:.200}")
+        yield from _upload_named(record.get("s3"), record, on_ignored)
     elif source == "aws:sqs":
         yield from uploads_in(record.get("body"), on_ignored)
     elif source == "aws:sns":
         yield from uploads_in(_field(record, "Sns", "Message"), on_ignored)
     else:
         on_ignored(f"ignoring a record from {source!r:.100}")
+
+
+def _upload_named(fields: Any, event: Any, on_ignored: OnIgnored) -> Iterator[UploadRef]:
+    """The object of an S3 record's ``s3`` or an EventBridge event's
+    ``detail``: both name it as ``bucket.name`` and ``object.key``."""
+    bucket = _field(fields, "bucket", "name")
+    key = _field(fields, "object", "key")
+    if isinstance(bucket, str) and isinstance(key, str) and bucket and key:
+        yield UploadRef(bucket, unquote_plus(key))
+    else:
+        on_ignored(f"ignoring an S3 event without a bucket name and key: {event!r:.200}")
 
 
 def _field(value: Any, *path: str) -> Any:

@@ -25,10 +25,8 @@ class CrashingStore(PassThroughStore):
     def __init__(self, inner: Store, crash_at: int) -> None:
         super().__init__(inner)
         self.crash_at = crash_at
-        self.writes = 0
 
     def before_write(self, key: str) -> None:
-        self.writes += 1
         if self.writes == self.crash_at:
             raise Crash(f"crash before write {self.writes}")
 

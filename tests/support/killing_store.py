@@ -27,10 +27,8 @@ class KillingStore(PassThroughStore):
     def __init__(self, inner: Store, kill_at: int) -> None:
         super().__init__(inner)
         self.kill_at = kill_at
-        self.writes = 0
 
     def before_write(self, key: str) -> None:
-        self.writes += 1
         if self.writes == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 

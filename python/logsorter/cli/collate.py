@@ -35,7 +35,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def open_store(spec: str) -> Any:
+def open_store(spec: str, kms_key_id: str | None = None) -> Any:
+    """The store ``--store`` names; objects written to S3 are encrypted with
+    ``kms_key_id`` (SSE-KMS), or S3's own keys without one."""
     from logsorter.storage import LocalStore, S3Store
 
     if spec.startswith("s3://"):
@@ -44,7 +46,7 @@ def open_store(spec: str) -> Any:
             raise CommandError(f"--store {spec!r}: expected s3://BUCKET")
         from logsorter import aws
 
-        return S3Store(aws.s3_client(), bucket)
+        return S3Store(aws.s3_client(), bucket, kms_key_id=kms_key_id)
     if not os.path.isdir(spec):
         raise CommandError(f"--store {spec}: not a directory")
     return LocalStore(spec)
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         config = CollatorConfig.from_env(dead_letter=args.dlq)
     except ValueError as err:
         raise CommandError(str(err)) from err
-    store = open_store(args.store)
+    store = open_store(args.store, config.kms_key_id)
     counts: Counter[str] = Counter()
     keys = list(args.keys)
     if not keys:

@@ -24,6 +24,7 @@ _STATUS_METRICS = {
     "collated": "UploadsCollated",
     "already_collated": "UploadsAlreadyCollated",
     "rejected": "UploadsRejected",
+    "forgotten": "UploadsForgotten",
 }
 
 
@@ -45,7 +46,9 @@ class CollatorApp:
 
     def store(self, bucket: str) -> S3Store:
         if bucket not in self._stores:
-            self._stores[bucket] = S3Store(self.client, bucket)
+            self._stores[bucket] = S3Store(
+                self.client, bucket, kms_key_id=self.config.kms_key_id
+            )
         return self._stores[bucket]
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:

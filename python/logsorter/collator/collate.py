@@ -1,7 +1,9 @@
 """Collating one upload: read it (``records.py``), commit its records
 (``commit.py``), and report what could not be collated. Permanent problems
 become reports under ``collated_logs/errors/`` and a rejected outcome;
-transient ones raise, so that the platform retries.
+transient ones raise, so that the platform retries. An upload of an erased
+user or device (``tombstones.py``) is not collated: its outcome says so, and
+when the erasure took the raw uploads, this one is deleted too.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from logsorter.collator.errors import RejectedUpload
 from logsorter.collator.keys import UploadKey
 from logsorter.collator.records import read_upload
 from logsorter.collator.reports import report_rejected, report_skipped_lines
+from logsorter.collator.tombstones import Tombstone, refusing_tombstone
 from logsorter.storage import Store, UnsafeKey
 
 
 @dataclass
 class Outcome:
     key: str
-    status: Literal["collated", "already_collated", "rejected"]
+    status: Literal["collated", "already_collated", "rejected", "forgotten"]
     log_type: str | None = None
     records: int = 0
     added: int = 0
@@ -52,7 +55,11 @@ def collate_upload(
     decompressed) it raises ``UploadTooLarge``, or is rejected when this is
     the ``dead_letter`` collator, the last to try."""
     try:
-        upload = read_upload(store, UploadKey.parse(key), max_bytes, dead_letter=dead_letter)
+        upload_key = UploadKey.parse(key)
+        forgotten = _forgotten(store, upload_key)
+        if forgotten is not None:
+            return forgotten
+        upload = read_upload(store, upload_key, max_bytes, dead_letter=dead_letter)
     except RejectedUpload as err:
         report = report_rejected(store, key, str(err), err.etag)
         return Outcome(key, "rejected", report_key=report)
@@ -65,6 +72,8 @@ def collate_upload(
     committed = Commit(store, upload, max_bytes=max_bytes, dead_letter=dead_letter).run(
         attempts, sleep
     )
+    if committed.forgotten is not None:
+        return _refused(store, key, committed.forgotten)
     outcome = Outcome(
         key,
         "already_collated" if committed.already_recorded else "collated",
@@ -77,3 +86,19 @@ def collate_upload(
         upload_bytes=upload.size,
     )
     return outcome
+
+
+def _forgotten(store: Store, upload: UploadKey) -> Outcome | None:
+    """The outcome of an upload a tombstone refuses; None for any other.
+    The upload's time is read only when a tombstone exists."""
+    if refusing_tombstone(store, upload.device) is None:
+        return None
+    info = store.head(upload.key)
+    tombstone = refusing_tombstone(store, upload.device, info.last_modified if info else None)
+    return None if tombstone is None else _refused(store, upload.key, tombstone)
+
+
+def _refused(store: Store, key: str, tombstone: Tombstone) -> Outcome:
+    if tombstone.uploads:
+        store.delete(key)
+    return Outcome(key, "forgotten", report_key=tombstone.key)

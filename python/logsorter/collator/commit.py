@@ -22,6 +22,12 @@ collator, the next upload, a sweep) finishes 4 and 5 without merging U again.
 
 A ``current`` that cannot be read is quarantined and rebuilt from the
 device's uploads (``rebuild.py``) before the commit goes on.
+
+An erasure of the device (``forget.py``) may race the commit: its tombstone
+is checked after the staged diff is written, just before 3 (a tombstone
+there stops the commit), and again after 5 (a tombstone then means the
+erasure may have listed the device before some of these writes, so the
+commit erases the device's data itself).
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ from dataclasses import dataclass
 from logsorter.collator.apply import merge_upload, stored_diff
 from logsorter.collator.current import CommittedUpload, CorruptCurrent, Current, load_current
 from logsorter.collator.errors import CommitConflict
+from logsorter.collator.forget import erase_device_after_commit
 from logsorter.collator.keys import current_key, staged_diff_key
 from logsorter.collator.publish import Publication
 from logsorter.collator.rebuild import rebuild_corrupt_current
 from logsorter.collator.records import Upload
 from logsorter.collator.schema import LogType
+from logsorter.collator.tombstones import Tombstone, refusing_tombstone
 from logsorter.storage import Store
 
 DEFAULT_ATTEMPTS = 30
@@ -51,6 +59,8 @@ class Committed:
     added: int
     #: Compare-and-swaps lost to other writers, each followed by a retry.
     conflicts: int
+    #: The device was erased meanwhile: nothing of the upload remains.
+    forgotten: Tombstone | None = None
 
 
 class Commit:
@@ -79,21 +89,37 @@ class Commit:
             current = self._load()
             if current.recorded(self.upload.version) is not None:
                 self.publication.complete(current)
-                return Committed(already_recorded=attempt == 0, added=0, conflicts=attempt)
+                return self._unless_forgotten(Committed(attempt == 0, 0, attempt))
             merged, diff = merge_upload(current, self.upload)
             data, digest = stored_diff(diff)
             version = self.upload.version
             staged = staged_diff_key(self.log_type, self.device, version.version_id, digest)
             self.store.put(staged, data)
+            tombstone = self._tombstone()
+            if tombstone is not None:
+                self.store.delete(staged)
+                return Committed(False, 0, attempt, forgotten=tombstone)
             merged.uploads.append(CommittedUpload(version, digest))
             merged.etag = self.store.put_if(self.current_key, merged.write, current.etag)
             if merged.etag is not None:
                 self.publication.complete(merged, {staged: data})
-                return Committed(already_recorded=False, added=diff.num_rows, conflicts=attempt)
+                return self._unless_forgotten(Committed(False, diff.num_rows, attempt))
             sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
         raise CommitConflict(
             f"{self.upload.key.key}: {self.current_key} kept changing for {attempts} attempts"
         )
+
+    def _unless_forgotten(self, committed: Committed) -> Committed:
+        """After the last write: an erasure that began meanwhile may have
+        listed the device before those writes, so they are erased here."""
+        tombstone = self._tombstone()
+        if tombstone is None:
+            return committed
+        erase_device_after_commit(self.store, self.device, tombstone)
+        return Committed(False, 0, committed.conflicts, forgotten=tombstone)
+
+    def _tombstone(self) -> Tombstone | None:
+        return refusing_tombstone(self.store, self.device, self.upload.version.uploaded_at)
 
     def _load(self) -> Current:
         try:

@@ -19,7 +19,12 @@ OUTPUT_PREFIX = "collated_logs/"
 CURRENT_PREFIX = f"{OUTPUT_PREFIX}current/"
 ERROR_PREFIX = f"{OUTPUT_PREFIX}errors/"
 STAGING_PREFIX = f"{OUTPUT_PREFIX}staging/"
+FORGOTTEN_PREFIX = f"{OUTPUT_PREFIX}forgotten/"
+#: The folders under ``collated_logs/`` whose next level is a log type, and
+#: below it (``diff/`` after a ``dt=`` level) ``user-U/device-D...``.
+PER_LOG_TYPE_FOLDERS = ("current", "diff", "staging", "published", "quarantine")
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_LOG_TYPE = re.compile(r"[a-z0-9_]{1,64}")
 _CURRENT_KEY = re.compile(
     re.escape(CURRENT_PREFIX) + r"(?P<log_type>[a-z0-9_]{1,64})/user-(?P<user>[A-Za-z0-9_-]{1,128})"
     r"/device-(?P<device>[A-Za-z0-9_-]{1,128})\.parquet"
@@ -76,6 +81,22 @@ class Device:
     @property
     def path(self) -> str:
         return f"user-{self.user_id}/device-{self.device_id}"
+
+
+def is_id(value: object) -> bool:
+    """A user, serial or device id as upload keys may name it."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def is_log_type_name(value: object) -> bool:
+    return isinstance(value, str) and _LOG_TYPE.fullmatch(value) is not None
+
+
+def tombstone_key(user_id: str, device_id: str | None = None) -> str:
+    """The erasure of a user (or of one of their devices), which the
+    collator respects."""
+    user = f"{FORGOTTEN_PREFIX}user-{user_id}"
+    return f"{user}/device-{device_id}.json" if device_id else f"{user}.json"
 
 
 def content_digest(data: bytes) -> str:

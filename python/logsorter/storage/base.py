@@ -78,6 +78,18 @@ class Store(ABC):
         """Every key starting with ``prefix``, in lexical order."""
         return (key for key, _ in self.list_objects(prefix))
 
+    def list_folders(self, prefix: str) -> list[str]:
+        """The distinct ``prefix + name + "/"`` that keys under ``prefix`` (a
+        folder, ending in ``/``) continue with, in lexical order: one level
+        of the tree, as S3 lists with a delimiter. This default walks every
+        key; the stores answer without doing so."""
+        found = {
+            prefix + rest.partition("/")[0] + "/"
+            for key in self.list_keys(prefix)
+            if "/" in (rest := key[len(prefix) :])
+        }
+        return sorted(found)
+
     @abstractmethod
     def describe(self) -> str: ...
 

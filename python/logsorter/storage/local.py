@@ -186,5 +186,16 @@ class LocalStore(Store):
                         continue  # deleted since the walk saw it
         yield from sorted(found)
 
+    def list_folders(self, prefix: str) -> list[str]:
+        base = self.root / prefix.rpartition("/")[0]
+        if not base.is_dir():
+            return []
+        found = []
+        for entry in os.scandir(base):
+            key = f"{entry.path[len(str(self.root)) + 1 :]}/"
+            if entry.is_dir() and key.startswith(prefix) and not entry.name.startswith("."):
+                found.append(key)
+        return sorted(found)
+
     def describe(self) -> str:
         return str(self.root)

@@ -1,5 +1,7 @@
 """A store in an S3 bucket, through a boto3 client: compare-and-swap by
-conditional ``PutObject`` (``IfMatch`` / ``IfNoneMatch='*'``)."""
+conditional ``PutObject`` (``IfMatch`` / ``IfNoneMatch='*'``), and every
+object written encrypted at rest: with the KMS key the store is given
+(SSE-KMS), else with S3's own keys (SSE-S3)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,16 @@ READ_ATTEMPTS = 3
 
 
 class S3Store(Store):
-    def __init__(self, client: S3Client, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str, *, kms_key_id: str | None = None) -> None:
         self.client = client
         self.bucket = bucket
+        #: Every PutObject carries it, so no object is written unencrypted
+        #: whatever the bucket's default encryption says.
+        self._encryption: dict[str, str] = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+            if kms_key_id
+            else {"ServerSideEncryption": "AES256"}
+        )
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -59,26 +68,26 @@ class S3Store(Store):
 
     def put(self, key: str, data: Body | BinaryIO) -> str:
         body = _in_memory(data) if callable(data) else data
-        return self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=body)["ETag"]
+        response = self.client.put_object(  # type: ignore[call-overload]
+            Bucket=self.bucket, Key=check_key(key), Body=body, **self._encryption
+        )
+        return str(response["ETag"])
 
     def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
         data = _in_memory(data) if callable(data) else data
         try:
-            if etag is None:
-                response = self.client.put_object(
-                    Bucket=self.bucket, Key=check_key(key), Body=data, IfNoneMatch="*"
-                )
-            else:
-                response = self.client.put_object(
-                    Bucket=self.bucket, Key=check_key(key), Body=data, IfMatch=etag
-                )
+            condition = {"IfNoneMatch": "*"} if etag is None else {"IfMatch": etag}
+            response = self.client.put_object(  # type: ignore[call-overload]
+                Bucket=self.bucket, Key=check_key(key), Body=data, **condition, **self._encryption
+            )
         except ClientError as err:
             # 412: the version moved on; 409: a concurrent conditional write
-            # to the same key is in flight. Either way the caller re-reads.
-            if _status(err) in (409, 412):
+            # to the same key is in flight; 404: the object was deleted
+            # (an erasure) since the caller read it. Each time the caller re-reads.
+            if _status(err) in (409, 412) or (etag is not None and _is_missing_object(err)):
                 return None
             raise
-        return response["ETag"]
+        return str(response["ETag"])
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
@@ -89,6 +98,14 @@ class S3Store(Store):
             for item in page.get("Contents", []):
                 info = ObjectInfo(item["Size"], item["ETag"], item["LastModified"].astimezone(UTC))
                 yield item["Key"], info
+
+    def list_folders(self, prefix: str) -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        return sorted(
+            item["Prefix"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+            for item in page.get("CommonPrefixes", [])
+        )
 
     def describe(self) -> str:
         return f"s3://{self.bucket}"

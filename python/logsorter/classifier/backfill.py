@@ -8,27 +8,22 @@ the job has not completed); how the jobs table is searched is told in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from logsorter.classifier.errors import BadRequest, UpstreamFailure
 from logsorter.classifier.events import ClassifyRequest, request_from_fields
 from logsorter.classifier.jobs_table import FailedJobItem, scan_failed_without_verdict
+from logsorter.queues import QueueRefused, send_messages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
     from logsorter.classifier.classify import JobVerdict
 
-#: SendMessageBatch takes at most ten entries.
-SQS_BATCH_SIZE = 10
 Reason = Literal["unclassified", "stale"]
 
 
@@ -88,26 +83,7 @@ def classify_jobs(
 def enqueue(sqs: SQSClient, queue_url: str, requests: Iterable[ClassifyRequest]) -> Iterator[int]:
     """Send one direct-invocation message per request, ten to a call; yields
     how many each call sent. Raises ``UpstreamFailure`` if SQS refuses any."""
-    batch: list[ClassifyRequest] = []
-    for request in requests:
-        batch.append(request)
-        if len(batch) == SQS_BATCH_SIZE:
-            yield _send_batch(sqs, queue_url, batch)
-            batch = []
-    if batch:
-        yield _send_batch(sqs, queue_url, batch)
-
-
-def _send_batch(sqs: SQSClient, queue_url: str, batch: list[ClassifyRequest]) -> int:
-    entries: list[SendMessageBatchRequestEntryTypeDef] = [
-        {"Id": str(i), "MessageBody": json.dumps(r.to_direct_event())} for i, r in enumerate(batch)
-    ]
     try:
-        reply = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-    except (ClientError, BotoCoreError) as err:
-        raise UpstreamFailure(f"SQS SendMessageBatch to {queue_url} failed: {err}") from err
-    failed = reply.get("Failed", [])
-    if failed:
-        reasons = "; ".join(f"{f['Id']}: {f.get('Message', f['Code'])}" for f in failed)
-        raise UpstreamFailure(f"SQS refused {len(failed)} of {len(batch)} messages: {reasons}")
-    return len(batch)
+        yield from send_messages(sqs, queue_url, (r.to_direct_event() for r in requests))
+    except QueueRefused as err:
+        raise UpstreamFailure(str(err)) from err

@@ -20,6 +20,7 @@ COMMANDS = (
     "classify",
     "collate",
     "forget",
+    "rebuild",
     "sample",
     "backfill",
     "invoke",

@@ -135,9 +135,7 @@ def owned_objects(
     for folder in PER_LOG_TYPE_FOLDERS:
         for log_type_folder in store.list_folders(f"{OUTPUT_PREFIX}{folder}/"):
             # Diffs have a dt= level between the log type and the user.
-            parents = (
-                store.list_folders(log_type_folder) if folder == "diff" else [log_type_folder]
-            )
+            parents = store.list_folders(log_type_folder) if folder == "diff" else [log_type_folder]
             for parent in parents:
                 yield from _owned_under(store, scope, folder, f"{parent}user-{scope.user_id}/")
     yield from _owned_under(store, scope, "text", f"{OUTPUT_PREFIX}user-{scope.user_id}/")

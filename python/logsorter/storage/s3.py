@@ -16,6 +16,7 @@ from logsorter.storage.base import Blob, Body, ObjectInfo, Store, check_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PutObjectRequestTypeDef
 
 #: Error codes meaning the object is not there: GET's ``NoSuchKey``, and the
 #: bare status a HEAD answers with (it has no body to carry a code).
@@ -28,13 +29,7 @@ class S3Store(Store):
     def __init__(self, client: S3Client, bucket: str, *, kms_key_id: str | None = None) -> None:
         self.client = client
         self.bucket = bucket
-        #: Every PutObject carries it, so no object is written unencrypted
-        #: whatever the bucket's default encryption says.
-        self._encryption: dict[str, str] = (
-            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
-            if kms_key_id
-            else {"ServerSideEncryption": "AES256"}
-        )
+        self.kms_key_id = kms_key_id
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -68,18 +63,17 @@ class S3Store(Store):
 
     def put(self, key: str, data: Body | BinaryIO) -> str:
         body = _in_memory(data) if callable(data) else data
-        response = self.client.put_object(  # type: ignore[call-overload]
-            Bucket=self.bucket, Key=check_key(key), Body=body, **self._encryption
-        )
-        return str(response["ETag"])
+        return self.client.put_object(**self._put_request(key, body))["ETag"]
 
     def put_if(self, key: str, data: Body, etag: str | None) -> str | None:
         data = _in_memory(data) if callable(data) else data
         try:
-            condition = {"IfNoneMatch": "*"} if etag is None else {"IfMatch": etag}
-            response = self.client.put_object(  # type: ignore[call-overload]
-                Bucket=self.bucket, Key=check_key(key), Body=data, **condition, **self._encryption
-            )
+            request = self._put_request(key, data)
+            if etag is None:
+                request["IfNoneMatch"] = "*"
+            else:
+                request["IfMatch"] = etag
+            response = self.client.put_object(**request)
         except ClientError as err:
             # 412: the version moved on; 409: a concurrent conditional write
             # to the same key is in flight; 404: the object was deleted
@@ -87,7 +81,22 @@ class S3Store(Store):
             if _status(err) in (409, 412) or (etag is not None and _is_missing_object(err)):
                 return None
             raise
-        return str(response["ETag"])
+        return response["ETag"]
+
+    def _put_request(self, key: str, body: bytes | BinaryIO) -> PutObjectRequestTypeDef:
+        """Every PutObject names its encryption, so no object is written
+        unencrypted whatever the bucket's default says."""
+        request: PutObjectRequestTypeDef = {
+            "Bucket": self.bucket,
+            "Key": check_key(key),
+            "Body": body,
+        }
+        if self.kms_key_id:
+            request["ServerSideEncryption"] = "aws:kms"
+            request["SSEKMSKeyId"] = self.kms_key_id
+        else:
+            request["ServerSideEncryption"] = "AES256"
+        return request
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))

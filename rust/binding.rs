@@ -270,6 +270,15 @@ impl Match {
 /// Per known log type, `(fields, identity)`: `fields` is a list of
 /// `(name, kind)` and `identity` the names that identify a record.
 type UploadSpecs = BTreeMap<String, (Vec<(String, String)>, Vec<String>)>;
+/// Per known log type and older schema version, the `(name, kind)` each of
+/// its `fields` was sent as in that version (`None`: it was not).
+type UploadVersions = BTreeMap<String, BTreeMap<i64, Vec<Option<(String, String)>>>>;
+
+fn field_kind(log_type: &str, name: &str, kind: &str) -> PyResult<FieldKind> {
+    FieldKind::parse(kind).ok_or_else(|| {
+        PyValueError::new_err(format!("{log_type}.{name}: unknown field kind {kind:?}"))
+    })
+}
 
 /// Parses uploads; built once from the log types' specs.
 #[pyclass(module = "logsorter._core", frozen)]
@@ -294,19 +303,57 @@ impl UploadParser {
     }
 
     #[new]
-    fn new(specs: UploadSpecs) -> PyResult<Self> {
+    #[pyo3(signature = (specs, versions = None))]
+    fn new(specs: UploadSpecs, versions: Option<UploadVersions>) -> PyResult<Self> {
+        let mut versions = versions.unwrap_or_default();
         let mut log_specs = BTreeMap::new();
         for (log_type, (fields, identity)) in specs {
             let fields = fields
                 .into_iter()
-                .map(|(name, kind)| match FieldKind::parse(&kind) {
-                    Some(kind) => Ok((name, kind)),
-                    None => Err(PyValueError::new_err(format!(
-                        "{log_type}.{name}: unknown field kind {kind:?}"
-                    ))),
+                .map(|(name, kind)| {
+                    let kind = field_kind(&log_type, &name, &kind)?;
+                    Ok((name, kind))
                 })
-                .collect::<PyResult<_>>()?;
-            log_specs.insert(log_type, upload::LogSpec { fields, identity });
+                .collect::<PyResult<Vec<_>>>()?;
+            let mut older = BTreeMap::new();
+            for (version, sources) in versions.remove(&log_type).unwrap_or_default() {
+                if sources.len() != fields.len() {
+                    return Err(PyValueError::new_err(format!(
+                        "{log_type} version {version}: {} sources for {} fields",
+                        sources.len(),
+                        fields.len()
+                    )));
+                }
+                let mut converted = Vec::with_capacity(sources.len());
+                for ((name, newest), source) in fields.iter().zip(sources) {
+                    let Some((sent_as, kind)) = source else {
+                        converted.push(None);
+                        continue;
+                    };
+                    let kind = field_kind(&log_type, &sent_as, &kind)?;
+                    if !kind.converts_losslessly_to(*newest) {
+                        return Err(PyValueError::new_err(format!(
+                            "{log_type} version {version}: {sent_as} ({}) does not convert \
+                             to {name} ({}) without loss",
+                            kind.name(),
+                            newest.name()
+                        )));
+                    }
+                    converted.push(Some((sent_as, kind)));
+                }
+                older.insert(version, converted);
+            }
+            let spec = upload::LogSpec {
+                fields,
+                identity,
+                versions: older,
+            };
+            log_specs.insert(log_type, spec);
+        }
+        if let Some(log_type) = versions.keys().next() {
+            return Err(PyValueError::new_err(format!(
+                "versions of {log_type}, which has no spec"
+            )));
         }
         Ok(Self {
             inner: upload::UploadParser::new(log_specs),
@@ -347,6 +394,8 @@ impl UploadParser {
         Ok(ParsedUpload {
             log_type: parsed.header.log_type,
             collected_at: parsed.header.collected_at,
+            schema_version: parsed.header.schema_version,
+            app_version: parsed.header.app_version,
             table: table.unbind(),
             records: parsed.records,
             duplicates: parsed.duplicates,
@@ -365,6 +414,8 @@ impl UploadParser {
 pub struct ParsedUpload {
     log_type: String,
     collected_at: Option<i64>,
+    schema_version: Option<i64>,
+    app_version: Option<String>,
     table: Py<PyAny>,
     records: usize,
     duplicates: usize,

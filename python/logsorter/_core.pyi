@@ -175,6 +175,13 @@ class ParsedUpload:
     def collected_at(self) -> int | None:
         """The header's ``collected_at`` in epoch milliseconds, if given."""
     @property
+    def schema_version(self) -> int | None:
+        """The header's ``schema_version`` (1 or more), if given; the records
+        were read as that version sends them (1 when absent)."""
+    @property
+    def app_version(self) -> str | None:
+        """The header's ``app_version``, if given."""
+    @property
     def table(self) -> pa.Table:
         """One row per accepted record, first occurrence of each identity, in
         line order, with the schema ``UploadParser.schema(log_type)``: the
@@ -215,7 +222,18 @@ class UploadParser:
     list of ``(name, kind)`` with kind one of ``FIELD_KINDS``; ``identity``
     names the fields that identify a record (empty: one record per device).
     Other log types keep every field in ``extra`` and are identified by the
-    whole record. Raises ``ValueError`` for an unknown kind.
+    whole record.
+
+    ``versions`` maps a known log type to its older schema versions: for
+    each, per field of ``fields`` in order, the ``(name, kind)`` that version
+    sent it as, or None when it had no such field. A record is read as its
+    upload's header version says (1 when it names none; a version not
+    listed is read with ``fields``) and converted to ``fields``: renamed,
+    and retyped where no information is lost (an int, float or bool to a
+    string, a bool to an int), so that its identity and content hashes are
+    those of the same record in the newest version. Raises ``ValueError``
+    for an unknown kind, a conversion that could lose information, or
+    versions of a type ``specs`` does not name.
     """
 
     FIELD_KINDS: ClassVar[tuple[str, ...]]
@@ -224,7 +242,11 @@ class UploadParser:
     RECORD_COLUMNS: ClassVar[tuple[str, ...]]
     """The columns every parsed upload has after its known fields."""
 
-    def __new__(cls, specs: dict[str, tuple[list[tuple[str, str]], list[str]]]) -> Self: ...
+    def __new__(
+        cls,
+        specs: dict[str, tuple[list[tuple[str, str]], list[str]]],
+        versions: dict[str, dict[int, list[tuple[str, str] | None]]] | None = None,
+    ) -> Self: ...
     def schema(self, log_type: str) -> pa.Schema:
         """The pyarrow schema of a parsed upload of ``log_type``."""
     def parse(self, data: bytes, max_bytes: int | None = None) -> ParsedUpload:

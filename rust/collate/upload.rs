@@ -81,6 +81,30 @@ impl FieldKind {
     }
 }
 
+impl FieldKind {
+    /// Whether a value of this kind converts to `to` without losing
+    /// anything: the same kind, or a number or boolean written as a string,
+    /// or a boolean as 0/1.
+    pub fn converts_losslessly_to(self, to: Self) -> bool {
+        self == to
+            || matches!(
+                (self, to),
+                (Self::Int | Self::Float | Self::Bool, Self::Str) | (Self::Bool, Self::Int)
+            )
+    }
+
+    /// `value` (normalised for this kind) as a value of kind `to`, which
+    /// `converts_losslessly_to` allows.
+    fn convert(self, to: Self, value: Value) -> Value {
+        match (self, to, value) {
+            (Self::Int | Self::Float, Self::Str, Value::Number(n)) => Value::String(n.to_string()),
+            (Self::Bool, Self::Str, Value::Bool(b)) => Value::String(b.to_string()),
+            (Self::Bool, Self::Int, Value::Bool(b)) => Value::from(i64::from(b)),
+            (_, _, value) => value,
+        }
+    }
+}
+
 /// A value that `FieldKind::normalise` accepted for `kind`, as its column
 /// takes it (`items` holds a list's strings).
 fn column_value<'a>(
@@ -108,10 +132,39 @@ fn column_value<'a>(
 /// How the records of one log type are checked and identified.
 #[derive(Debug, Clone, Default)]
 pub struct LogSpec {
+    /// The fields of the newest schema version, which every version's
+    /// records are parsed into.
     pub fields: Vec<(String, FieldKind)>,
     /// Fields whose values identify a record; empty means one record per
     /// device (the whole log is a single row).
     pub identity: Vec<String>,
+    /// Older schema versions: for each field of `fields`, in order, the
+    /// name and kind that version sent it with (`None`: it did not have
+    /// it). A version not listed is read with `fields` as they are.
+    pub versions: BTreeMap<i64, Vec<Option<(String, FieldKind)>>>,
+}
+
+/// The schema version of an upload whose header names none.
+pub const FIRST_SCHEMA_VERSION: i64 = 1;
+
+/// Where a field of the newest schema comes from in one version's record.
+type Source<'a> = Option<(&'a str, FieldKind)>;
+
+impl LogSpec {
+    /// Per field of `fields`, its source in a record of `version`.
+    fn sources(&self, version: i64) -> Vec<Source<'_>> {
+        match self.versions.get(&version) {
+            Some(older) => older
+                .iter()
+                .map(|source| source.as_ref().map(|(name, kind)| (name.as_str(), *kind)))
+                .collect(),
+            None => self
+                .fields
+                .iter()
+                .map(|(name, kind)| Some((name.as_str(), *kind)))
+                .collect(),
+        }
+    }
 }
 
 /// The first line of an upload.
@@ -119,7 +172,14 @@ pub struct LogSpec {
 pub struct Header {
     pub log_type: String,
     pub collected_at: Option<i64>,
+    /// 1 or more, when the header names it.
+    pub schema_version: Option<i64>,
+    /// The phone app's version, as it names itself.
+    pub app_version: Option<String>,
 }
+
+/// The longest `app_version` a header may carry.
+const MAX_APP_VERSION: usize = 128;
 
 /// A line that was not collated, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +335,7 @@ impl UploadParser {
         };
         let header = parse_header(header_line, header_text)?;
         let (spec, known) = self.spec(&header.log_type);
+        let sources = spec.sources(header.schema_version.unwrap_or(FIRST_SCHEMA_VERSION));
         let mut columns: Vec<Column> = self
             .columns(&header.log_type)
             .into_iter()
@@ -290,7 +351,7 @@ impl UploadParser {
             if batch.is_empty() {
                 break;
             }
-            for item in clean_batch(&batch, spec, known) {
+            for item in clean_batch(&batch, spec, &sources, known) {
                 match item {
                     Cleaned::Record(record) => {
                         if seen.insert(record.key) {
@@ -323,12 +384,17 @@ fn is_valid_log_type(name: &str) -> bool {
 
 /// Records are independent, so chunks of a batch are cleaned on all cores;
 /// the results come back in line order for the in-upload dedupe.
-fn clean_batch(lines: &[(usize, &str)], spec: &LogSpec, known: bool) -> Vec<Cleaned> {
+fn clean_batch(
+    lines: &[(usize, &str)],
+    spec: &LogSpec,
+    sources: &[Source<'_>],
+    known: bool,
+) -> Vec<Cleaned> {
     let chunk_len = lines.len().div_ceil(threads()).max(MIN_CHUNK);
     std::thread::scope(|scope| {
         let workers: Vec<_> = lines
             .chunks(chunk_len)
-            .map(|chunk| scope.spawn(move || clean_chunk(chunk, spec, known)))
+            .map(|chunk| scope.spawn(move || clean_chunk(chunk, spec, sources, known)))
             .collect();
         workers
             .into_iter()
@@ -370,9 +436,29 @@ fn parse_header(line_num: usize, line: &str) -> Result<Header> {
         Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
         Some(_) => return Err(malformed("header field collected_at must be an integer")),
     };
+    let schema_version = match fields.get("schema_version") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|v| v >= 1) => n.as_i64(),
+        Some(_) => {
+            return Err(malformed(
+                "header field schema_version must be an integer of 1 or more",
+            ))
+        }
+    };
+    let app_version = match fields.get("app_version") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if text.len() <= MAX_APP_VERSION => Some(text.clone()),
+        Some(_) => {
+            return Err(malformed(format!(
+                "header field app_version must be a string of at most {MAX_APP_VERSION} bytes"
+            )))
+        }
+    };
     Ok(Header {
         log_type,
         collected_at,
+        schema_version,
+        app_version,
     })
 }
 
@@ -517,11 +603,16 @@ enum Cleaned {
     Rejected(Rejected),
 }
 
-fn clean_chunk(lines: &[(usize, &str)], spec: &LogSpec, known: bool) -> Vec<Cleaned> {
+fn clean_chunk(
+    lines: &[(usize, &str)],
+    spec: &LogSpec,
+    sources: &[Source<'_>],
+    known: bool,
+) -> Vec<Cleaned> {
     lines
         .iter()
         .map(
-            |&(line_num, line)| match clean_record(line_num, line, spec, known) {
+            |&(line_num, line)| match clean_record(line_num, line, spec, sources, known) {
                 Ok(record) => Cleaned::Record(record),
                 Err(reason) => Cleaned::Rejected(Rejected { line_num, reason }),
             },
@@ -536,10 +627,15 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &impl serde::Serialize) {
     write_json(value, out);
 }
 
+/// `sources` says where each field of `spec` is in this record's schema
+/// version; values are converted to the newest kinds before the identity
+/// and content are hashed, so a record sent again in a newer version is the
+/// same record.
 fn clean_record(
     line_num: usize,
     line: &str,
     spec: &LogSpec,
+    sources: &[Source<'_>],
     known_type: bool,
 ) -> std::result::Result<CleanRecord, String> {
     let value = parse_json(line).map_err(|err| match err {
@@ -553,18 +649,20 @@ fn clean_record(
     // The known fields present, as JSON in the spec's order: what the
     // content hash covers (a field sent as null counts; an absent one not).
     let mut written = Vec::with_capacity(line.len());
-    for (name, kind) in &spec.fields {
-        let Some(value) = fields.remove(name) else {
+    for ((name, kind), source) in spec.fields.iter().zip(sources) {
+        let Some(value) = source.and_then(|(sent_as, _)| fields.remove(sent_as)) else {
             values.push(Value::Null);
             continue;
         };
-        let value = kind.normalise(value).map_err(|value| {
+        let (sent_as, sent_kind) = source.expect("a value was taken from its source");
+        let value = sent_kind.normalise(value).map_err(|value| {
             format!(
-                "field {name:?} must be {}, got {}",
-                kind.describe(),
+                "field {sent_as:?} must be {}, got {}",
+                sent_kind.describe(),
                 json_type(&value)
             )
         })?;
+        let value = sent_kind.convert(*kind, value);
         push_field(&mut written, name, &value);
         values.push(value);
     }
@@ -710,8 +808,69 @@ mod tests {
                 .iter()
                 .map(|n| (*n).to_owned())
                 .collect(),
+            versions: BTreeMap::new(),
         };
         BTreeMap::from([("sms".to_owned(), spec)])
+    }
+
+    /// sms at version 2: `type` became a string, `body` was `text` in
+    /// version 1 and `read` did not exist.
+    fn versioned_sms_specs() -> BTreeMap<String, LogSpec> {
+        let mut specs = sms_specs();
+        let spec = specs.get_mut("sms").unwrap();
+        spec.fields[2].1 = FieldKind::Str;
+        let old = |name: &str, kind| Some((name.to_owned(), kind));
+        spec.versions.insert(
+            1,
+            vec![
+                old("address", FieldKind::Str),
+                old("date", FieldKind::Int),
+                old("type", FieldKind::Int),
+                old("text", FieldKind::Str),
+                None,
+            ],
+        );
+        specs
+    }
+
+    #[test]
+    fn every_schema_version_parses_into_the_newest_with_the_same_identity() {
+        let v1 = "{\"log_type\":\"sms\",\"schema_version\":1,\"app_version\":\"3.1\"}\n\
+                  {\"address\":\"a\",\"date\":1,\"type\":2,\"text\":\"x\",\"read\":1}\n";
+        let v2 = "{\"log_type\":\"sms\",\"schema_version\":2}\n\
+                  {\"address\":\"a\",\"date\":1,\"type\":\"2\",\"body\":\"x\"}\n";
+        let specs = versioned_sms_specs();
+        let old = parse(v1.as_bytes(), &specs).unwrap();
+        let new = parse(v2.as_bytes(), &specs).unwrap();
+        assert_eq!(old.header.schema_version, Some(1));
+        assert_eq!(old.header.app_version.as_deref(), Some("3.1"));
+        let (old_row, new_row) = (&records(&old)[0], &records(&new)[0]);
+        assert_eq!(old_row["type"], Value::String("2".into()));
+        assert_eq!(old_row["body"], Value::String("x".into()));
+        // `read` is not version 1's: it is kept, as any unknown field is.
+        assert_eq!(old_row["extra"], Value::String(r#"{"read":1}"#.into()));
+        assert_eq!(old_row["record_key"], new_row["record_key"]);
+        // A version-1 record with a version-2 type is wrong for its version.
+        let wrong = v1.replace("\"type\":2", "\"type\":\"2\"");
+        let rejected = parse(wrong.as_bytes(), &specs).unwrap().rejected;
+        assert_eq!(
+            rejected.get(0).map(|(_, reason)| reason.to_owned()),
+            Some("field \"type\" must be an integer, got a string".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_header_schema_version_or_app_version_of_the_wrong_type_is_malformed() {
+        for header in [
+            r#"{"log_type":"sms","schema_version":0}"#,
+            r#"{"log_type":"sms","schema_version":"2"}"#,
+            r#"{"log_type":"sms","app_version":3}"#,
+        ] {
+            assert!(matches!(
+                parse(header.as_bytes(), &sms_specs()),
+                Err(Error::MalformedUpload(_))
+            ));
+        }
     }
 
     fn parse(data: &[u8], specs: &BTreeMap<String, LogSpec>) -> Result<Parsed> {

@@ -61,7 +61,7 @@ def collate_upload(
             return forgotten
         upload = read_upload(store, upload_key, max_bytes, dead_letter=dead_letter)
     except RejectedUpload as err:
-        report = report_rejected(store, key, str(err), err.etag)
+        report = report_rejected(store, key, str(err), err.etag, err.report_status)
         return Outcome(key, "rejected", report_key=report)
     except UnsafeKey as err:
         return Outcome(key, "rejected", report_key=report_rejected(store, key, str(err), None))

@@ -129,7 +129,7 @@ class Commit:
                 self.store,
                 self.log_type,
                 self.device,
-                str(err),
+                err,
                 skip=self.upload.key.key,
                 max_bytes=self.max_bytes,
                 dead_letter=self.dead_letter,

@@ -81,6 +81,12 @@ class CorruptCurrent(Exception):
     """A ``current`` file that cannot be read back."""
 
 
+class OutdatedCurrent(CorruptCurrent):
+    """A ``current`` written with other columns (an older schema of its log
+    type, or an older collator's): sound, but rebuilt from the uploads
+    rather than read."""
+
+
 @dataclass
 class Current:
     table: pa.Table
@@ -127,7 +133,10 @@ def load_current(store: Store, key: str, log_type: LogType) -> Current:
             # in memory beside the table.
             table = pq.read_table(file, pre_buffer=False, buffer_size=_READ_BUFFER)
             uploads, snapshot = _decode_metadata(table.schema)
-            table = table.replace_schema_metadata(None).cast(current_schema(log_type))
+            expected = current_schema(log_type)
+            if table.schema.names != expected.names:
+                raise OutdatedCurrent(f"{key} has the columns of another schema of {log_type.name}")
+            table = table.replace_schema_metadata(None).cast(expected)
         except (pa.ArrowException, ValueError, KeyError, TypeError) as err:
             raise CorruptCurrent(f"{key} cannot be read: {err}") from err
     return Current(table, info.etag, uploads, snapshot)

@@ -71,7 +71,7 @@ def repair_device_logs(
                 store,
                 log.log_type,
                 log.device,
-                str(err),
+                err,
                 max_bytes=max_bytes,
                 dead_letter=dead_letter,
             )

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logsorter.collator.keys import UploadKey
-from logsorter.collator.schema import TEXT_LINE, TIMESTAMP, LogType, current_schema
+from logsorter.collator.schema import REPEATED, TEXT_LINE, TIMESTAMP, LogType, current_schema
 from logsorter.collator.text import in_text_order, text_lines, with_rows_in_text_order
 
 CHANGE = "change"
@@ -31,13 +31,19 @@ class Merged:
 
 
 def with_provenance(
-    records: pa.Table, log_type: LogType, upload: UploadKey, uploaded_at: datetime
+    records: pa.Table,
+    log_type: LogType,
+    upload: UploadKey,
+    uploaded_at: datetime,
+    app_version: str | None,
 ) -> pa.Table:
     """The parser's table in the ``current`` schema, stamped with its upload."""
     rows = records.num_rows
     at = pa.scalar(uploaded_at, TIMESTAMP)
 
-    def repeated(value: str) -> pa.DictionaryArray:
+    def repeated(value: str | None) -> pa.DictionaryArray:
+        if value is None:
+            return pa.nulls(rows, REPEATED)
         return pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()).fill_null(0), [value])
 
     columns = {
@@ -47,6 +53,7 @@ def with_provenance(
         "first_seen_at": pa.nulls(rows, TIMESTAMP).fill_null(at),
         "last_seen_at": pa.nulls(rows, TIMESTAMP).fill_null(at),
         "source_key": repeated(upload.key),
+        "app_version": repeated(app_version),
         TEXT_LINE: text_lines(records, log_type),
     }
     schema = current_schema(log_type)
@@ -93,11 +100,14 @@ def merge_snapshot(current: pa.Table, incoming: pa.Table, log_type: LogType) -> 
             old_first,
             incoming["first_seen_at"],
         ),
-    ).set_column(
-        incoming.schema.get_field_index("source_key"),
-        "source_key",
-        pc.coalesce(current["source_key"].take(old_index), incoming["source_key"]),
     )
+    # A surviving row keeps the provenance of the upload that first brought it.
+    for provenance in ("source_key", "app_version"):
+        replaced = replaced.set_column(
+            replaced.schema.get_field_index(provenance),
+            provenance,
+            pc.coalesce(current[provenance].take(old_index), incoming[provenance]),
+        )
     added = replaced.filter(pc.is_null(old_index))
     changed = replaced.filter(pc.fill_null(pc.not_equal(old_hash, incoming["content_hash"]), False))
     removed = current.filter(

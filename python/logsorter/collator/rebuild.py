@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from logsorter.collator.apply import merge_upload, stored_diff
-from logsorter.collator.current import CommittedUpload, Current, load_current
+from logsorter.collator.current import (
+    CommittedUpload,
+    CorruptCurrent,
+    Current,
+    OutdatedCurrent,
+    load_current,
+)
 from logsorter.collator.errors import CommitConflict, RejectedUpload
 from logsorter.collator.keys import (
     CURRENT_PREFIX,
@@ -52,7 +58,7 @@ from logsorter.collator.records import Upload, read_upload
 from logsorter.collator.reports import report_rejected, report_skipped_lines
 from logsorter.collator.schema import LOG_TYPES, LogType, current_schema, log_type
 from logsorter.collator.tombstones import tombstones_of
-from logsorter.storage import Store
+from logsorter.storage import Blob, Store
 
 #: Compare-and-swaps a rebuild may lose to commits of new uploads.
 REBUILD_ATTEMPTS = 10
@@ -110,8 +116,8 @@ class DeviceUploads:
 
     #: Accepted uploads by log type, in order of arrival.
     by_log_type: dict[str, list[Upload]]
-    #: ``(upload key, reason, version)`` of uploads rejected as a whole.
-    rejected: list[tuple[str, str, str | None]]
+    #: Uploads rejected as a whole, by key.
+    rejected: dict[str, RejectedUpload]
 
 
 def read_device_uploads(
@@ -123,14 +129,14 @@ def read_device_uploads(
     dead_letter: bool = False,
 ) -> DeviceUploads:
     tombstones = tombstones_of(store, device)
-    found = DeviceUploads({}, [])
+    found = DeviceUploads({}, {})
     for upload_key in device_uploads(store, device):
         if upload_key.key == skip:
             continue
         try:
             upload = read_upload(store, upload_key, max_bytes, dead_letter=dead_letter)
         except RejectedUpload as err:
-            found.rejected.append((upload_key.key, str(err), err.etag))
+            found.rejected[upload_key.key] = err
             continue
         if any(t.refuses(upload.version.uploaded_at) for t in tombstones):
             continue
@@ -142,34 +148,43 @@ def rebuild_corrupt_current(
     store: Store,
     log_type: LogType,
     device: Device,
-    reason: str,
+    error: CorruptCurrent,
     *,
     skip: str | None = None,
     max_bytes: int | None = None,
     dead_letter: bool = False,
 ) -> Current:
-    """Quarantine the unreadable ``current`` and replace it with one rebuilt
-    from the device's uploads (all but ``skip``, the upload being collated,
-    which its own commit adds). Returns the ``current`` now stored; the
-    caller publishes it."""
+    """Quarantine the unreadable ``current`` (one that is merely outdated
+    is not kept) and replace it with one rebuilt from the device's uploads
+    (all but ``skip``, the upload being collated, which its own commit
+    adds). Returns the ``current`` now stored; the caller publishes it."""
     key = current_key(log_type, device)
-    broken = store.get(key)
+    broken = store.head(key) if isinstance(error, OutdatedCurrent) else None
+    if not isinstance(error, OutdatedCurrent):
+        blob = store.get(key)
+        if blob is not None:
+            _quarantine(store, log_type, device, blob, str(error))
+            broken = blob.info
     if broken is None:
         return Current(current_schema(log_type).empty_table(), None)
-    name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{hashlib.sha256(broken.data).hexdigest()[:16]}"
-    store.put(quarantine_key(log_type, device, f"{name}.parquet"), broken.data)
-    report = {"key": key, "status": "quarantined", "reason": reason, "bytes": broken.info.size}
-    store.put(quarantine_key(log_type, device, f"{name}.json"), json.dumps(report).encode())
 
     found = read_device_uploads(
         store, device, skip=skip, max_bytes=max_bytes, dead_letter=dead_letter
     )
     replayed = replay(found.by_log_type.get(log_type.name, []), log_type, device)
-    replayed.current.etag = _commit(store, log_type, device, replayed, broken.info.etag)
+    replayed.current.etag = _commit(store, log_type, device, replayed, broken.etag)
     if replayed.current.etag is None:
         # Another collator replaced the broken file first: use its result.
         return load_current(store, key, log_type)
     return replayed.current
+
+
+def _quarantine(store: Store, log_type: LogType, device: Device, broken: Blob, reason: str) -> None:
+    key = current_key(log_type, device)
+    name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{hashlib.sha256(broken.data).hexdigest()[:16]}"
+    store.put(quarantine_key(log_type, device, f"{name}.parquet"), broken.data)
+    report = {"key": key, "status": "quarantined", "reason": reason, "bytes": broken.info.size}
+    store.put(quarantine_key(log_type, device, f"{name}.json"), json.dumps(report).encode())
 
 
 @dataclass(frozen=True)
@@ -250,8 +265,8 @@ def _rewrite_reports(store: Store, found: DeviceUploads, only: str | None) -> No
     """The reports a first collation of these uploads writes (of ``only``'s
     uploads, when given), and none for uploads that now collate whole."""
     if only is None:
-        for key, reason, etag in found.rejected:
-            report_rejected(store, key, reason, etag)
+        for key, err in found.rejected.items():
+            report_rejected(store, key, str(err), err.etag, err.report_status)
     for name, uploads in found.by_log_type.items():
         if only is not None and name != only:
             continue

@@ -12,11 +12,14 @@ import pyarrow as pa
 
 from logsorter._core import CorruptInputError, InputTooLargeError, ParsedUpload
 from logsorter.collator.current import UploadVersion
-from logsorter.collator.errors import RejectedUpload, UploadTooLarge
+from logsorter.collator.errors import RejectedUpload, UnsupportedSchema, UploadTooLarge
 from logsorter.collator.keys import UploadKey, content_digest
 from logsorter.collator.merge import with_provenance
 from logsorter.collator.schema import Kind, LogType, log_type, upload_parser
 from logsorter.storage import Store
+
+#: The version of an upload whose header names none (the parser's too).
+FIRST_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,13 @@ def read_upload(
         reason = str(err) or "decompressing it ran out of memory"
         raise too_large(reason, blob.info.etag) from err
     kind = log_type(parsed.log_type)
+    unreadable = kind.check_version(parsed.schema_version or FIRST_SCHEMA_VERSION)
+    if unreadable is not None:
+        raise UnsupportedSchema(unreadable, etag=blob.info.etag)
     _check_snapshot_kept_something(parsed, kind, blob.info.etag)
     uploaded_at = blob.info.last_modified
     version = UploadVersion(key.key, content_digest(blob.data), blob.info.etag, uploaded_at)
-    records = with_provenance(parsed.table, kind, key, uploaded_at)
+    records = with_provenance(parsed.table, kind, key, uploaded_at, parsed.app_version)
     return Upload(key, version, parsed, kind, records, blob.info.size)
 
 

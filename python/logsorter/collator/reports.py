@@ -17,10 +17,14 @@ _REJECTED = "rejected"
 MAX_LISTED_LINES = 1000
 
 
-def report_rejected(store: Store, upload_key: str, reason: str, etag: str | None) -> str:
+def report_rejected(
+    store: Store, upload_key: str, reason: str, etag: str | None, status: str = _REJECTED
+) -> str:
     """Nothing of the upload was collated. ``etag``, the version that was
-    read (None when none was), lets a sweep retry the key once it changes."""
-    return _write(store, upload_key, _REJECTED, reason, (), etag)
+    read (None when none was), lets a sweep retry the key once it changes;
+    a ``status`` other than ``rejected`` (a schema version not known yet)
+    lets it retry the same version."""
+    return _write(store, upload_key, status, reason, (), etag)
 
 
 def report_skipped_lines(

@@ -1,4 +1,12 @@
-"""The log types the phones send, and the Arrow schemas of their collated form."""
+"""The log types the phones send, their schema versions, and the Arrow
+schemas of their collated form.
+
+A log type's ``fields`` are its newest schema version's. Each older version
+it still accepts is an ``OlderVersion``: the fields that version sent, and
+those renamed since; a field whose kind changed converts without loss (the
+upload parser refuses any other change). Records of every version are read
+into the newest schema, so they land in one ``current``.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +27,52 @@ class Kind(Enum):
 
 
 @dataclass(frozen=True)
+class OlderVersion:
+    number: int
+    #: ``(name, kind)`` as that version sent them.
+    fields: tuple[tuple[str, str], ...]
+    #: ``(name then, name now)`` of the fields renamed since.
+    renamed: tuple[tuple[str, str], ...] = ()
+
+    def sources(self, newest: tuple[tuple[str, str], ...]) -> list[tuple[str, str] | None]:
+        """Per field of the newest version, what this version sent it as."""
+        now = {dict(self.renamed).get(name, name): (name, kind) for name, kind in self.fields}
+        return [now.get(name) for name, _ in newest]
+
+
+@dataclass(frozen=True)
 class LogType:
     name: str
     kind: Kind
-    #: ``(name, kind)`` with kind one of ``UploadParser.FIELD_KINDS``.
+    #: ``(name, kind)`` with kind one of ``UploadParser.FIELD_KINDS``: the
+    #: newest schema version's.
     fields: tuple[tuple[str, str], ...]
     #: Fields that identify a record; empty means one row per device.
     identity: tuple[str, ...]
     #: The field that orders the text output, if any.
     time_field: str | None = None
+    #: The newest ``schema_version``, which ``fields`` describe.
+    schema_version: int = 1
+    #: The older versions still accepted.
+    older: tuple[OlderVersion, ...] = ()
+    #: False for a log type no spec describes (every field in ``extra``):
+    #: any version is taken.
+    known: bool = True
+
+    def check_version(self, version: int) -> str | None:
+        """Why an upload of ``schema_version`` ``version`` cannot be read,
+        or None when it can."""
+        if not self.known or version == self.schema_version:
+            return None
+        if version > self.schema_version:
+            return (
+                f"schema_version {version} of {self.name} is newer than this collator "
+                f"knows ({self.schema_version})"
+            )
+        known = sorted([self.schema_version, *(v.number for v in self.older)])
+        if version not in known:
+            return f"schema_version {version} of {self.name} is not one this collator knows {known}"
+        return None
 
 
 def _fields(spec: str) -> tuple[tuple[str, str], ...]:
@@ -101,13 +146,21 @@ LOG_TYPES: dict[str, LogType] = {
 def log_type(name: str) -> LogType:
     """The known type, or an event log with every field in ``extra``. The
     name comes from an upload's header, which the parser has validated."""
-    return LOG_TYPES.get(name) or LogType(name, Kind.EVENT, (), ())
+    return LOG_TYPES.get(name) or LogType(name, Kind.EVENT, (), (), known=False)
 
 
 @cache
 def upload_parser() -> UploadParser:
-    """The parser of every upload, built once with the known types' specs."""
-    return UploadParser({t.name: (list(t.fields), list(t.identity)) for t in LOG_TYPES.values()})
+    """The parser of every upload, built once with the known types' specs
+    and their older versions."""
+    return UploadParser(
+        {t.name: (list(t.fields), list(t.identity)) for t in LOG_TYPES.values()},
+        {
+            t.name: {v.number: v.sources(t.fields) for v in t.older}
+            for t in LOG_TYPES.values()
+            if t.older
+        },
+    )
 
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
@@ -125,6 +178,8 @@ PROVENANCE = pa.schema(
         ("first_seen_at", TIMESTAMP),
         ("last_seen_at", TIMESTAMP),
         ("source_key", REPEATED),
+        # The header's app_version of the upload that brought the record.
+        ("app_version", REPEATED),
     ]
 )
 

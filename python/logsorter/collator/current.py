@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from logsorter.collator.keys import version_id
@@ -169,7 +170,36 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
+def _canonical_dictionaries(table: pa.Table) -> pa.Table:
+    """Each dictionary column with one dictionary of the values it uses, in
+    sorted order: how the rows came together (merged in memory by a rebuild,
+    or read back between commits) then changes nothing in the bytes
+    written. Only the small dictionaries are sorted; the rows are recoded
+    with one hash lookup each."""
+    table = table.unify_dictionaries()
+    for index, column_type in enumerate(table.schema.types):
+        if not pa.types.is_dictionary(column_type):
+            continue
+        column = table.column(index)
+        if column.num_chunks == 0:
+            continue
+        dictionary = column.chunk(0).dictionary
+        codes = pa.chunked_array(
+            [chunk.indices for chunk in column.chunks], column_type.index_type
+        ).combine_chunks()
+        used = pc.unique(codes).drop_null()
+        used = used.take(pc.sort_indices(dictionary.take(used)))
+        recoded = pc.index_in(codes, value_set=used).cast(column_type.index_type)
+        table = table.set_column(
+            index,
+            table.field(index),
+            pa.DictionaryArray.from_arrays(recoded, dictionary.take(used)),
+        )
+    return table
+
+
 def write_parquet(table: pa.Table, sink: BinaryIO) -> None:
+    table = _canonical_dictionaries(table)
     names = table.column_names
     pq.write_table(
         table,

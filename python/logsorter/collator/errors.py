@@ -22,6 +22,8 @@ class UnsupportedSchema(RejectedUpload):
     report does not count it as done, so the sweep after a deploy that knows
     the version collates it."""
 
+    report_status = "unsupported_schema"
+
 
 class TransientError(RuntimeError):
     """A failure a later retry can get past: let the platform retry."""

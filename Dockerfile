@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
-# One image serves the three functions; pick one by overriding CMD:
+# One image serves the four functions; pick one by overriding CMD:
 #   logsorter.handlers.classify (default), logsorter.handlers.collate,
-#   logsorter.handlers.collate_dlq
+#   logsorter.handlers.collate_dlq, logsorter.handlers.forget
 # Build for one architecture at a time:
 #   docker build --platform linux/amd64 -t logsorter .
 #   docker build --platform linux/arm64 -t logsorter:arm64 .

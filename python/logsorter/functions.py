@@ -34,5 +34,7 @@ FUNCTIONS = (
         {"LOGSORTER_MAX_UPLOAD_MB": "64"},
     ),
     Function("collate-dlq", "collator-dlq", "logsorter.handlers.collate_dlq", 9003),
+    # Invoked by whatever automates erasure requests, with no trigger of its own.
+    Function("forget", "forget", "logsorter.handlers.forget", 9004),
 )
 FUNCTIONS_BY_NAME = {function.name: function for function in FUNCTIONS}

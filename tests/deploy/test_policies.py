@@ -19,7 +19,8 @@ Document = dict[str, Any]
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-PARAMETERS = {**EXAMPLE_PARAMETERS, "LlmModel": "anthropic.claude-example"}
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+PARAMETERS = {**EXAMPLE_PARAMETERS, "LlmModel": "anthropic.claude-example", "KmsKeyArn": KMS_KEY}
 UPLOADS = PARAMETERS["UploadBucketName"]
 #: What SAM attaches, as AWS publishes the documents.
 AWS_MANAGED = {
@@ -65,7 +66,7 @@ class Role:
 
     def __init__(self, translated: dict[str, Any], function: str) -> None:
         self.template = translated
-        self.conditions = {"IsProduction": True, "HasLlmModel": True}
+        self.conditions = {"IsProduction": True, "HasLlmModel": True, "HasKmsKey": True}
         resources = translated["Resources"]
         role = resources[resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
         documents: list[Document] = [p["PolicyDocument"] for p in role.get("Policies", [])]
@@ -171,13 +172,34 @@ def test_the_collator_roles_cannot_write_under_uploads(
     role = Role(translated, function)
     for key in ("uploads/users/u1/serial1/d1/sms-1.ndjson.gz", "uploads/other", "uploads/"):
         for action in OBJECT_WRITES:
+            # Deleting an erased user's late upload is the one exception.
+            if action == "s3:DeleteObject" and key.startswith("uploads/users/"):
+                continue
             assert not role.allows(action, f"arn:aws:s3:::{UPLOADS}/{key}"), (action, key)
+    assert role.allows("s3:DeleteObject", f"arn:aws:s3:::{UPLOADS}/uploads/users/u1/s/d/x")
     # What they need, so that the evaluator is seen to allow at all.
     assert role.allows("s3:PutObject", f"arn:aws:s3:::{UPLOADS}/collated_logs/current/x")
     assert role.allows("s3:GetObject", f"arn:aws:s3:::{UPLOADS}/uploads/users/u1/s/d/x")
     bucket = f"arn:aws:s3:::{UPLOADS}"
     # Unscoped, so that a GET of a key not there yet is a 404, not a 403.
     assert role.allows("s3:ListBucket", bucket)
+
+
+def test_the_forget_role_writes_only_tombstones_and_uses_only_the_key(
+    translated: dict[str, Any],
+) -> None:
+    role = Role(translated, "ForgetFunction")
+    bucket = f"arn:aws:s3:::{UPLOADS}"
+    assert role.allows("s3:PutObject", f"{bucket}/collated_logs/forgotten/user-u1.json")
+    for key in ("collated_logs/current/sms/user-u1/device-d1.parquet", "uploads/users/u1/s/d/x"):
+        assert not role.allows("s3:PutObject", f"{bucket}/{key}"), key
+        assert role.allows("s3:DeleteObject", f"{bucket}/{key}"), key
+    assert not role.allows("s3:DeleteObject", f"{bucket}/other/x")
+    for function in ("ForgetFunction", "CollatorFunction", "DeadLetterCollatorFunction"):
+        role = Role(translated, function)
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            assert role.allows(action, KMS_KEY), (function, action)
+            assert not role.allows(action, KMS_KEY.replace("1234abcd", "99999999")), function
 
 
 def test_the_classifier_role_cannot_write_to_s3(translated: dict[str, Any]) -> None:

@@ -21,7 +21,12 @@ Resources = dict[str, dict[str, Any]]
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 SQS_POLLER = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
 CODEDEPLOY_FOR_LAMBDA = "arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda"
-FUNCTION_IDS = ("ClassifierFunction", "CollatorFunction", "DeadLetterCollatorFunction")
+FUNCTION_IDS = (
+    "ClassifierFunction",
+    "CollatorFunction",
+    "DeadLetterCollatorFunction",
+    "ForgetFunction",
+)
 
 
 @pytest.fixture(scope="module")
@@ -196,13 +201,14 @@ def test_no_wildcard_action_or_resource_in_the_stacks_own_policies(
 def test_aws_managed_policies_are_logs_the_queue_poller_and_codedeploys(
     resources: Resources,
 ) -> None:
-    """SAM attaches them: CloudWatch Logs and (every function reads a queue)
-    the SQS poller to each function's role, CodeDeploy's own to the rollout's
-    role; their ``*`` resources are AWS's."""
+    """SAM attaches them: CloudWatch Logs to each function's role, the SQS
+    poller to those that read a queue (all but the forget function),
+    CodeDeploy's own to the rollout's role; their ``*`` resources are AWS's."""
     expected = {
         "logsorter.handlers.classify": {BASIC_EXECUTION, SQS_POLLER},
         "logsorter.handlers.collate": {BASIC_EXECUTION, SQS_POLLER},
         "logsorter.handlers.collate_dlq": {BASIC_EXECUTION, SQS_POLLER},
+        "logsorter.handlers.forget": {BASIC_EXECUTION},
     }
     roles = set()
     for handler, function in functions_by_handler(resources).items():
@@ -254,10 +260,31 @@ def test_every_variable_set_is_one_the_functions_read(resources: Resources) -> N
 
 def test_collators_accept_only_the_upload_bucket(resources: Resources) -> None:
     for handler, props in functions_by_handler(resources).items():
-        if ".collate" in handler:
+        if ".collate" in handler or ".forget" in handler:
             assert props["Environment"]["Variables"]["LOGSORTER_UPLOAD_BUCKETS"] == {
                 "Ref": "UploadBucketName"
             }
+
+
+def test_what_writes_collated_logs_encrypts_with_the_key_it_may_use(resources: Resources) -> None:
+    """The key parameter reaches every function that writes, and the KMS
+    permission exists only when a key is set."""
+    for handler, props in functions_by_handler(resources).items():
+        if ".classify" in handler:
+            continue
+        assert props["Environment"]["Variables"]["LOGSORTER_KMS_KEY_ID"] == {"Ref": "KmsKeyArn"}
+        role = resources[props["Role"]["Fn::GetAtt"][0]]["Properties"]
+        kms = [
+            (statement, depends_on)
+            for document in role_documents(resources, props["Role"]["Fn::GetAtt"][0])
+            for statement, depends_on in statements(document)
+            if any(action.startswith("kms:") for action in statement["Action"])
+        ]
+        assert role["ManagedPolicyArns"]
+        assert [
+            (sorted(statement["Action"]), statement["Resource"], depends_on)
+            for statement, depends_on in kms
+        ] == [(["kms:Decrypt", "kms:GenerateDataKey"], {"Ref": "KmsKeyArn"}, "HasKmsKey")]
 
 
 def test_the_template_creates_no_bucket(resources: Resources) -> None:

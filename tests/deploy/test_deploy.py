@@ -65,8 +65,8 @@ MOTO_SKIPS = {
     "AWS::ApiGatewayV2::Stage",
 }
 #: What the README grants that this deployment does not hold: the staging
-#: example sets no model, and moto skips the upload queue's policy.
-NOT_DEPLOYED = ("HasLlmModel", "UploadQueuePolicy")
+#: example sets no model nor KMS key, and moto skips the upload queue's policy.
+NOT_DEPLOYED = ("HasLlmModel", "HasKmsKey", "UploadQueuePolicy")
 DEVICE = "uploads/users/u1/serial1/d1/"
 FAILING_LOG = "+ python test/run_test.py\nFAILED test_ops.py::TestOps::test_mul - AssertionError\n"
 

@@ -66,7 +66,7 @@ def _fields(
     body: Any, what: str, required: tuple[str, ...], optional: tuple[str, ...]
 ) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise BadRequest(f"{what} must be a JSON object, got {type(body).__name__}")
+        raise BadRequest(f"{what}: must be a JSON object, got {type(body).__name__}")
     unknown = sorted(str(name) for name in body if name not in required + optional)
     if unknown:
         raise BadRequest(f"{what}: unknown field {unknown[0]!r:.100}")

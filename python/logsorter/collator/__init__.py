@@ -8,7 +8,9 @@ under ``collated_logs/`` of the same store.
 operations) into ``current`` (``current``: the file format and parquet
 policy), ``commit`` writes it crash-safely and ``publish`` publishes the
 diffs and text, completing whatever a crash left half done; ``rebuild``
-replaces an unreadable ``current`` from the device's uploads. ``text``
+recomputes a device's logs (or an unreadable ``current``) from its uploads;
+``forget`` erases a user or device behind a tombstone (``tombstones``) that
+collating respects. ``text``
 renders the text file and ``reports`` the error reports; ``errors`` are the
 ways collating fails. ``schema`` holds the log types, ``keys`` every key the
 collator reads or writes, ``discovery`` the store-wide sweep of the command

@@ -9,7 +9,7 @@ STAMPS := .stamps
 # pyo3 (clippy, the extension build) must see the project's interpreter.
 export PYO3_PYTHON := $(abspath $(BIN)/python)
 
-RUST_SOURCES := $(wildcard rust/*.rs rust/*/*.rs) Cargo.toml Cargo.lock python/logsorter/ruleset.toml
+RUST_SOURCES := $(wildcard rust/*.rs rust/*/*.rs rust/*/*/*.rs) Cargo.toml Cargo.lock python/logsorter/ruleset.toml
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help

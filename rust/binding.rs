@@ -14,6 +14,7 @@ use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PySlice, PyString, PyTupl
 
 use std::collections::BTreeMap;
 
+use crate::classify::engine::survey::{self, SurveyOptions};
 use crate::classify::engine::{CompiledRuleSet, Options};
 use crate::classify::locator::Baseline;
 use crate::classify::verdict::Verdict;
@@ -175,6 +176,45 @@ impl RuleSet {
         Ok(verdicts.into_iter().map(Match::from).collect())
     }
 
+    // Many logs at once, one per thread; the Python name is public API.
+    #[pyo3(signature = (logs, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None, profile = false, before = 5, after = 2))]
+    #[allow(clippy::too_many_arguments)]
+    fn survey(
+        &self,
+        py: Python<'_>,
+        logs: Vec<Bound<'_, PyAny>>,
+        context_depth: usize,
+        threads: Option<usize>,
+        max_bytes: Option<usize>,
+        profile: bool,
+        before: usize,
+        after: usize,
+    ) -> PyResult<Vec<LogSurvey>> {
+        let inputs = logs
+            .iter()
+            .map(LogInput::extract)
+            .collect::<PyResult<Vec<_>>>()?;
+        let options = SurveyOptions {
+            context_depth,
+            threads: options(context_depth, threads).threads,
+            before,
+            after,
+            profile,
+        };
+        let found = py.detach(|| {
+            survey::survey(
+                &self.inner,
+                inputs.len(),
+                |i| inputs[i].text(max_bytes),
+                options,
+            )
+        });
+        found
+            .into_iter()
+            .map(|result| LogSurvey::new(py, result))
+            .collect()
+    }
+
     #[getter]
     fn digest(&self) -> &str {
         &self.inner.ruleset().digest
@@ -264,6 +304,47 @@ impl Match {
             "Match(rule={:?}, line_num={}, captures={:?}, line={:?})",
             self.rule, self.line_num, self.captures, self.line
         )
+    }
+}
+
+/// What a survey found in one log; `error` says why a log could not be read
+/// (the other fields are then empty).
+#[pyclass(module = "logsorter._core", frozen, get_all)]
+pub struct LogSurvey {
+    verdict: Option<Py<Match>>,
+    matched: Vec<usize>,
+    window: Vec<(usize, String)>,
+    bytes: usize,
+    seconds: f64,
+    rule_seconds: Option<Vec<f64>>,
+    error: Option<String>,
+}
+
+impl LogSurvey {
+    fn new(py: Python<'_>, result: crate::error::Result<survey::LogSurvey>) -> PyResult<Self> {
+        Ok(match result {
+            Ok(found) => Self {
+                verdict: found
+                    .verdict
+                    .map(|v| Py::new(py, Match::from(v)))
+                    .transpose()?,
+                matched: found.matched,
+                window: found.window,
+                bytes: found.bytes,
+                seconds: found.seconds,
+                rule_seconds: found.rule_seconds,
+                error: None,
+            },
+            Err(err) => Self {
+                verdict: None,
+                matched: Vec::new(),
+                window: Vec::new(),
+                bytes: 0,
+                seconds: 0.0,
+                rule_seconds: None,
+                error: Some(err.to_string()),
+            },
+        })
     }
 }
 
@@ -621,4 +702,16 @@ pub fn normalize_line(line: &str) -> String {
     let mut normalized = String::with_capacity(line.len());
     crate::classify::normalize::push_normalized_line(line, 0, &mut normalized);
     normalized
+}
+
+/// A log's text as the engine reads it: gzip decompressed, invalid UTF-8
+/// replaced, at most `max_bytes` long.
+#[pyfunction]
+#[pyo3(signature = (data, *, max_bytes = None))]
+pub fn decode_log(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    max_bytes: Option<usize>,
+) -> PyResult<String> {
+    with_log_text(py, data, max_bytes, str::to_owned)
 }

@@ -11,6 +11,7 @@ __all__ = [
     "LOCATED_RULE",
     "CorruptInputError",
     "InputTooLargeError",
+    "LogSurvey",
     "Match",
     "ParsedUpload",
     "RejectedLines",
@@ -18,6 +19,7 @@ __all__ = [
     "RuleSetError",
     "UploadParser",
     "__version__",
+    "decode_log",
     "lint_rules",
     "naive_classify",
     "normalize_line",
@@ -87,6 +89,34 @@ class Match:
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
 @final
+class LogSurvey:
+    """What ``RuleSet.survey`` found in one log."""
+
+    @property
+    def verdict(self) -> Match | None:
+        """The verdict, as ``RuleSet.classify`` gives it."""
+    @property
+    def matched(self) -> list[int]:
+        """Indexes (into ``RuleSet.rules``) of every rule that matches a kept
+        line of the log, in priority order."""
+    @property
+    def window(self) -> list[tuple[int, str]]:
+        """``(line_num, line)`` of the lines around the verdict's (itself
+        included), normalized; empty without a verdict."""
+    @property
+    def bytes(self) -> int:
+        """Length of the log's text, decompressed."""
+    @property
+    def seconds(self) -> float:
+        """Time the log took, decompression included."""
+    @property
+    def rule_seconds(self) -> list[float] | None:
+        """With ``profile``: seconds each rule's regex ran, in priority order."""
+    @property
+    def error(self) -> str | None:
+        """Why the log could not be read; the other fields are then empty."""
+
+@final
 class RuleSet:
     """A compiled, priority-ordered ruleset.
 
@@ -148,6 +178,26 @@ class RuleSet:
     ) -> list[Match]:
         """Every rule's last match, in priority order (rules only: the
         locator and a baseline play no part)."""
+    def survey(
+        self,
+        logs: Sequence[bytes | str],
+        context_depth: int = ...,
+        *,
+        threads: int | None = None,
+        max_bytes: int | None = None,
+        profile: bool = False,
+        before: int = 5,
+        after: int = 2,
+    ) -> list[LogSurvey]:
+        """Classify many logs at once, one log per thread on up to
+        ``threads`` threads (unset: ``LOGSORTER_THREADS``, else the cores),
+        with the GIL released throughout. One ``LogSurvey`` per log, in
+        order: the verdict ``classify`` gives (without a baseline), every
+        rule that matches the log at all from the same scan, and the
+        ``before`` and ``after`` lines around the verdict's. A log that
+        cannot be read (corrupt gzip, over ``max_bytes``) has ``error`` set
+        and stops nothing else. ``profile`` also times each rule's own regex
+        on the lines it is tried on (a second pass over those lines)."""
     @property
     def digest(self) -> str:
         """A stable hash of the rules, ignore patterns and fallback (not of
@@ -254,3 +304,8 @@ def required_literals(pattern: str) -> list[bytes] | None:
     match (one of them is in every match); ``None`` when it has none, so it is
     tried on every line, which ``lint_rules`` reports as ``no-literal``.
     Raises ``RuleSetError`` when the pattern does not parse."""
+
+def decode_log(data: bytes | str, *, max_bytes: int | None = None) -> str:
+    """The log's text as the engine reads it: gzip decompressed (detected by
+    its magic), invalid UTF-8 replaced. Raises ``CorruptInputError`` and
+    ``InputTooLargeError`` as ``RuleSet.classify`` does."""

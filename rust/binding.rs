@@ -220,6 +220,16 @@ impl RuleSet {
         &self.inner.ruleset().digest
     }
 
+    /// The `[fallback]` table as `(wrappers, catch_alls, min_score)`, if on.
+    #[getter]
+    fn fallback(&self) -> Option<(Vec<String>, Vec<String>, f64)> {
+        self.inner
+            .ruleset()
+            .fallback
+            .as_ref()
+            .map(|f| (f.wrappers.clone(), f.catch_alls.clone(), f.min_score))
+    }
+
     /// `(name, pattern)` of each rule, in priority order.
     #[getter]
     fn rules(&self) -> Vec<(String, String)> {

@@ -203,6 +203,11 @@ class RuleSet:
         """A stable hash of the rules, ignore patterns and fallback (not of
         comments or formatting), to record which ruleset produced a verdict."""
     @property
+    def fallback(self) -> tuple[list[str], list[str], float] | None:
+        """The ``[fallback]`` table as ``(wrappers, catch_alls, min_score)``:
+        the rule names whose verdict gives way to the locator; ``None``
+        without the table (or with it disabled)."""
+    @property
     def rules(self) -> list[tuple[str, str]]:
         """``(name, pattern)`` of each rule, in priority order."""
     def __len__(self) -> int: ...

@@ -16,7 +16,16 @@ from logsorter import __version__
 from logsorter.cli.base import CommandError
 
 #: Modules of ``logsorter.cli`` that register a subcommand, in help order.
-COMMANDS = ("classify", "collate", "sample", "backfill", "invoke", "rules", "fixtures")
+COMMANDS = (
+    "classify",
+    "collate",
+    "sample",
+    "backfill",
+    "invoke",
+    "rules",
+    "fixtures",
+    "corpus",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

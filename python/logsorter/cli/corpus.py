@@ -80,7 +80,9 @@ def run_pull(args: argparse.Namespace) -> int:
         raise CommandError(f"s3://{args.bucket}/{args.prefix}: {err}", exit_code=1) from err
     console = Console(stderr=True)
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
         task = progress.add_task("pulling", total=len(wanted))
         try:
             pulled = pull.pull(

@@ -148,7 +148,7 @@ def survey_corpus(
     if not logs:
         raise CommandError(f"no logs in {' '.join(specs)}")
     console = Console(stderr=True)
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("classifying", total=len(logs))
         done = run.run(
             rulesets,

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from logsorter import RuleSet
 from logsorter.classifier import fixtures
+from logsorter.classifier.fixtures import CLOSE, OPEN
 from logsorter.cli import main
 from support.paths import SHARED
 
@@ -120,7 +121,7 @@ def test_stats_reads_fixture_markers_and_labels_tsv_as_labels(
     fixtures_dir = tmp_path / "fixtures"
     fixtures_dir.mkdir()
     (fixtures_dir / "right.txt").write_text(
-        "#=SOURCE=# made up\n+ pytest\n#=MATCH=# FAILED ‹tests/a.py::t›\n"
+        f"#=SOURCE=# made up\n+ pytest\n#=MATCH=# FAILED {OPEN}tests/a.py::t{CLOSE}\n"
     )
     (fixtures_dir / "wrong.txt").write_text("#=MATCH=# what a person names\nFAILED t.py::x\n")
     labeled = tmp_path / "labeled"
@@ -169,7 +170,8 @@ def test_diff_groups_changed_verdicts_by_transition_and_tells_fixed_from_broken(
     corpus.mkdir()
     for n in range(3):
         (corpus / f"cc-{n}.txt").write_text(
-            f"#=SOURCE=# made up\n+ make\n#=MATCH=# ‹a{n}.c›:3:7: error: ‹bad›\nmake: *** [all]\n"
+            f"#=SOURCE=# made up\n+ make\n#=MATCH=# {OPEN}a{n}.c{CLOSE}:3:7: error: "
+            f"{OPEN}bad{CLOSE}\nmake: *** [all]\n"
         )
     (corpus / "pytest.log").write_text(PYTEST_LOG)
     old = write_rules(tmp_path, RULES_WITHOUT_COMPILER, "old.toml")

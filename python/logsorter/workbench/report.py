@@ -117,7 +117,7 @@ def stats_page(stats: dict[str, Any], results: Sequence[LogResult], title: str) 
         ("logs", summary["logs"]),
         ("text", f"{summary['bytes'] / 1e6:.1f} MB"),
         ("time", f"{summary['seconds']} s ({summary['mb_per_s']} MB/s)"),
-        ("accuracy (1 - wrapper and catch-all share)", summary["accuracy"]),
+        ("accuracy (1 - wrapper and catch-all share)", _percent(summary["accuracy"])),
         *((f"{kind} verdicts", _count(summary[kind])) for kind in ("specific", "fallback")),
         ("located", _count(summary["located"])),
         ("no verdict", _count(summary["none"])),
@@ -128,7 +128,7 @@ def stats_page(stats: dict[str, Any], results: Sequence[LogResult], title: str) 
         figures.append(
             (
                 "on a labeled line",
-                f"{labeled['right']} of {labeled['logs']} ({labeled['accuracy']})",
+                f"{labeled['right']} of {labeled['logs']} ({_percent(labeled['accuracy'])})",
             )
         )
     rules = stats["rules"]
@@ -138,9 +138,9 @@ def stats_page(stats: dict[str, Any], results: Sequence[LogResult], title: str) 
             r["role"],
             r["verdicts"],
             r["matches"],
-            r["share"],
+            _percent(r["share"]),
             r["on_success"],
-            r["seconds"],
+            None if r["seconds"] is None else round(r["seconds"] * 1000, 2),
         )
         for r in rules
     )
@@ -161,7 +161,7 @@ def stats_page(stats: dict[str, Any], results: Sequence[LogResult], title: str) 
             "<h2>Verdicts and matches per rule</h2>",
             _chart(rules),
             _table(
-                ("rule", "role", "verdicts", "matches", "share", "on success", "seconds"),
+                ("rule", "role", "verdicts", "matches", "share", "on success", "regex ms"),
                 rows,
                 "rules",
             ),
@@ -173,7 +173,11 @@ def stats_page(stats: dict[str, Any], results: Sequence[LogResult], title: str) 
 
 
 def _count(figure: dict[str, Any]) -> str:
-    return f"{figure['logs']} ({figure['share']})"
+    return f"{figure['logs']} ({_percent(figure['share'])})"
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
 
 
 def diff_page(diff: dict[str, Any], stats: dict[str, Any], title: str) -> str:

@@ -177,7 +177,7 @@ impl RuleSet {
     }
 
     // Many logs at once, one per thread; the Python name is public API.
-    #[pyo3(signature = (logs, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None, profile = false, before = 5, after = 2))]
+    #[pyo3(signature = (logs, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None, profile = Vec::new(), before = 5, after = 2))]
     #[allow(clippy::too_many_arguments)]
     fn survey(
         &self,
@@ -186,7 +186,7 @@ impl RuleSet {
         context_depth: usize,
         threads: Option<usize>,
         max_bytes: Option<usize>,
-        profile: bool,
+        profile: Vec<bool>,
         before: usize,
         after: usize,
     ) -> PyResult<Vec<LogSurvey>> {
@@ -199,13 +199,13 @@ impl RuleSet {
             threads: options(context_depth, threads).threads,
             before,
             after,
-            profile,
         };
         let found = py.detach(|| {
             survey::survey(
                 &self.inner,
                 inputs.len(),
                 |i| inputs[i].text(max_bytes),
+                &profile,
                 options,
             )
         });

@@ -185,7 +185,7 @@ class RuleSet:
         *,
         threads: int | None = None,
         max_bytes: int | None = None,
-        profile: bool = False,
+        profile: Sequence[bool] = ...,
         before: int = 5,
         after: int = 2,
     ) -> list[LogSurvey]:
@@ -196,8 +196,9 @@ class RuleSet:
         rule that matches the log at all from the same scan, and the
         ``before`` and ``after`` lines around the verdict's. A log that
         cannot be read (corrupt gzip, over ``max_bytes``) has ``error`` set
-        and stops nothing else. ``profile`` also times each rule's own regex
-        on the lines it is tried on (a second pass over those lines)."""
+        and stops nothing else. The logs whose ``profile`` entry (by
+        position) is true also time each rule's own regex on the lines it is
+        tried on (a second pass over those lines, so callers sample it)."""
     @property
     def digest(self) -> str:
         """A stable hash of the rules, ignore patterns and fallback (not of

@@ -81,11 +81,11 @@ def run(
     before, after = window or (WINDOW_BEFORE, WINDOW_AFTER)
     started = time.perf_counter()
     results: list[list[LogResult]] = [[] for _ in rulesets]
-    surveyed_bytes = profiled_bytes = 0
+    sampler = ProfileSampler()
     for batch in _batches(logs):
-        profile = profiled_bytes <= PROFILE_SHARE * surveyed_bytes
         readable = [(ref, loaded) for ref, loaded in batch if isinstance(loaded, LoadedLog)]
         data = [loaded.data for _, loaded in readable]
+        profile = [sampler.take(ref.size) for ref, _ in readable]
         for ruleset, found in zip(rulesets, results, strict=True):
             surveys = iter(
                 ruleset.survey(
@@ -116,11 +116,24 @@ def run(
                     )
                 else:
                     found.append(unreadable(ref, loaded))
-        text_bytes = sum(r.bytes for r in results[0][-len(batch) :])
-        surveyed_bytes += text_bytes
-        profiled_bytes += text_bytes if profile else 0
         progress(len(batch))
-    return Run(results, time.perf_counter() - started, peak_rss_bytes(), profiled_bytes)
+    profiled = sum(r.bytes for r in results[0] if r.rule_seconds is not None)
+    return Run(results, time.perf_counter() - started, peak_rss_bytes(), profiled)
+
+
+class ProfileSampler:
+    """Picks the logs whose per-rule times are measured: one whenever the
+    ones picked so far hold less than ``PROFILE_SHARE`` of the stored bytes
+    seen, the first always, so the sample spreads over the corpus."""
+
+    def __init__(self) -> None:
+        self.seen = self.taken = 0
+
+    def take(self, size: int) -> bool:
+        chosen = self.taken <= PROFILE_SHARE * self.seen
+        self.seen += size
+        self.taken += size if chosen else 0
+        return chosen
 
 
 def unreadable(ref: LogRef, reason: str) -> LogResult:

@@ -23,9 +23,6 @@ pub struct SurveyOptions {
     /// Lines before and after the verdict's line that a survey keeps.
     pub before: usize,
     pub after: usize,
-    /// Whether to time each rule's regex on the lines it is tried on (a
-    /// second pass over the candidate lines, so a survey samples it).
-    pub profile: bool,
 }
 
 /// What a survey found in one log.
@@ -46,11 +43,14 @@ pub struct LogSurvey {
 
 /// Surveys `count` logs, the `i`th read by `load(i)` (which decompresses
 /// it), on `options.threads` threads. One result per log, in order: a log
-/// that cannot be read is its own error and stops nothing else.
+/// that cannot be read is its own error and stops nothing else. The logs
+/// whose `profile` entry is true also time each rule's regex on the lines it
+/// is tried on (a second pass over those lines, so a caller samples it).
 pub fn survey<'a>(
     rules: &CompiledRuleSet,
     count: usize,
     load: impl Fn(usize) -> Result<Cow<'a, str>> + Sync,
+    profile: &[bool],
     options: SurveyOptions,
 ) -> Vec<Result<LogSurvey>> {
     let next = AtomicUsize::new(0);
@@ -62,7 +62,9 @@ pub fn survey<'a>(
                 return done;
             }
             let started = Instant::now();
-            let surveyed = load(index).map(|text| survey_one(rules, &text, options, started));
+            let profiled = profile.get(index).copied().unwrap_or(false);
+            let surveyed =
+                load(index).map(|text| survey_one(rules, &text, options, profiled, started));
             done.push((index, surveyed));
         }
     };
@@ -86,6 +88,7 @@ fn survey_one(
     rules: &CompiledRuleSet,
     text: &str,
     options: SurveyOptions,
+    profile: bool,
     started: Instant,
 ) -> LogSurvey {
     // Each log on one thread: the logs themselves keep every core busy.
@@ -105,7 +108,7 @@ fn survey_one(
     let window = verdict.as_ref().map_or_else(Vec::new, |v| {
         window(text, v.line_num, options.before, options.after)
     });
-    let rule_seconds = options.profile.then(|| rule_seconds(rules, text));
+    let rule_seconds = profile.then(|| rule_seconds(rules, text));
     LogSurvey {
         verdict,
         matched,
@@ -178,13 +181,12 @@ mod tests {
     const RULES: &str = "[[rule]]\nname = 'boom'\npattern = '^boom (\\w+)'\n\
                          [[rule]]\nname = 'error'\npattern = 'error'\n";
 
-    fn options(threads: usize, profile: bool) -> SurveyOptions {
+    fn options(threads: usize) -> SurveyOptions {
         SurveyOptions {
             context_depth: 12,
             threads,
             before: 1,
             after: 1,
-            profile,
         }
     }
 
@@ -194,7 +196,7 @@ mod tests {
         let logs = ["a\nerror x\nboom b\nz\n", "nothing\n", "error\n"];
         let load = |i: usize| Ok(Cow::Borrowed(logs[i]));
         for threads in [1, 2, 5] {
-            let found = survey(&rules, logs.len(), load, options(threads, false));
+            let found = survey(&rules, logs.len(), load, &[], options(threads));
             let got: Vec<_> = found.iter().map(|r| r.as_ref().unwrap()).collect();
             for (log, surveyed) in logs.iter().zip(&got) {
                 assert_eq!(
@@ -220,7 +222,7 @@ mod tests {
         let rules = CompiledRuleSet::from_toml(RULES).unwrap();
         let logs: [&[u8]; 2] = [b"\x1f\x8bnot gzip", b"boom a\n"];
         let load = |i: usize| crate::decode::decode_text(logs[i], None);
-        let found = survey(&rules, 2, load, options(2, false));
+        let found = survey(&rules, 2, load, &[], options(2));
         assert!(found[0].is_err());
         assert_eq!(
             found[1].as_ref().unwrap().verdict.as_ref().unwrap().rule,
@@ -233,8 +235,9 @@ mod tests {
         let rules = CompiledRuleSet::from_toml(RULES).unwrap();
         let log = "boom a\n".repeat(1000);
         let load = |_| Ok(Cow::Borrowed(log.as_str()));
-        let found = survey(&rules, 1, load, options(1, true));
-        let seconds = found[0].as_ref().unwrap().rule_seconds.clone().unwrap();
+        let found = survey(&rules, 2, load, &[false, true], options(2));
+        assert_eq!(found[0].as_ref().unwrap().rule_seconds, None);
+        let seconds = found[1].as_ref().unwrap().rule_seconds.clone().unwrap();
         assert_eq!(seconds.len(), 2);
         assert!(seconds[0] > 0.0);
         assert_eq!(seconds[1], 0.0);

@@ -14,7 +14,7 @@ use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PySlice, PyString, PyTupl
 
 use std::collections::BTreeMap;
 
-use crate::classify::engine::survey::{self, SurveyOptions};
+use crate::classify::engine::survey::{self as surveying, SurveyOptions};
 use crate::classify::engine::{CompiledRuleSet, Options};
 use crate::classify::locator::Baseline;
 use crate::classify::verdict::Verdict;
@@ -176,45 +176,6 @@ impl RuleSet {
         Ok(verdicts.into_iter().map(Match::from).collect())
     }
 
-    // Many logs at once, one per thread; the Python name is public API.
-    #[pyo3(signature = (logs, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None, profile = Vec::new(), before = 5, after = 2))]
-    #[allow(clippy::too_many_arguments)]
-    fn survey(
-        &self,
-        py: Python<'_>,
-        logs: Vec<Bound<'_, PyAny>>,
-        context_depth: usize,
-        threads: Option<usize>,
-        max_bytes: Option<usize>,
-        profile: Vec<bool>,
-        before: usize,
-        after: usize,
-    ) -> PyResult<Vec<LogSurvey>> {
-        let inputs = logs
-            .iter()
-            .map(LogInput::extract)
-            .collect::<PyResult<Vec<_>>>()?;
-        let options = SurveyOptions {
-            context_depth,
-            threads: options(context_depth, threads).threads,
-            before,
-            after,
-        };
-        let found = py.detach(|| {
-            survey::survey(
-                &self.inner,
-                inputs.len(),
-                |i| inputs[i].text(max_bytes),
-                &profile,
-                options,
-            )
-        });
-        found
-            .into_iter()
-            .map(|result| LogSurvey::new(py, result))
-            .collect()
-    }
-
     #[getter]
     fn digest(&self) -> &str {
         &self.inner.ruleset().digest
@@ -253,6 +214,53 @@ impl RuleSet {
             ruleset.digest
         )
     }
+}
+
+/// Many logs at once with each of several rulesets, one log per thread,
+/// each log decompressed once for all of them.
+#[pyfunction]
+#[pyo3(signature = (rulesets, logs, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None, profile = Vec::new(), before = 5, after = 2))]
+#[allow(clippy::too_many_arguments)]
+pub fn survey(
+    py: Python<'_>,
+    rulesets: Vec<PyRef<'_, RuleSet>>,
+    logs: Vec<Bound<'_, PyAny>>,
+    context_depth: usize,
+    threads: Option<usize>,
+    max_bytes: Option<usize>,
+    profile: Vec<bool>,
+    before: usize,
+    after: usize,
+) -> PyResult<Vec<Vec<LogSurvey>>> {
+    let inputs = logs
+        .iter()
+        .map(LogInput::extract)
+        .collect::<PyResult<Vec<_>>>()?;
+    let compiled: Vec<&CompiledRuleSet> = rulesets.iter().map(|r| &r.inner).collect();
+    let options = SurveyOptions {
+        context_depth,
+        threads: options(context_depth, threads).threads,
+        before,
+        after,
+    };
+    let found = py.detach(|| {
+        surveying::survey(
+            &compiled,
+            inputs.len(),
+            |i| inputs[i].text(max_bytes),
+            &profile,
+            options,
+        )
+    });
+    found
+        .into_iter()
+        .map(|per_log| {
+            per_log
+                .into_iter()
+                .map(|result| LogSurvey::new(py, result))
+                .collect()
+        })
+        .collect()
 }
 
 /// The naive scan (every rule over every line), kept as a baseline for
@@ -331,7 +339,7 @@ pub struct LogSurvey {
 }
 
 impl LogSurvey {
-    fn new(py: Python<'_>, result: crate::error::Result<survey::LogSurvey>) -> PyResult<Self> {
+    fn new(py: Python<'_>, result: surveying::Surveyed) -> PyResult<Self> {
         Ok(match result {
             Ok(found) => Self {
                 verdict: found
@@ -352,7 +360,7 @@ impl LogSurvey {
                 bytes: 0,
                 seconds: 0.0,
                 rule_seconds: None,
-                error: Some(err.to_string()),
+                error: Some(err),
             },
         })
     }

@@ -16,8 +16,8 @@ mod binding;
 mod _core {
     #[pymodule_export]
     use crate::binding::{
-        decode_log, lint_rules, naive_classify, normalize_line, required_literals, LogSurvey,
-        Match, RuleSet,
+        decode_log, lint_rules, naive_classify, normalize_line, required_literals, survey,
+        LogSurvey, Match, RuleSet,
     };
     #[pymodule_export]
     use crate::binding::{CorruptInputError, InputTooLargeError, RuleSetError};

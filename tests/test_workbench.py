@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from logsorter import RuleSet
+from logsorter._core import survey
 from logsorter.classifier import fixtures
 from logsorter.classifier.fixtures import CLOSE, OPEN
 from logsorter.cli import main
@@ -313,7 +314,8 @@ LINES = st.sampled_from(
 def test_survey_gives_each_log_its_classify_verdict_and_matching_rules(logs: list[str]) -> None:
     ruleset = RuleSet.from_toml(RULES)
     names = [name for name, _ in ruleset.rules]
-    surveyed = ruleset.survey([log.encode() for log in logs], threads=3)
+    [surveyed, again] = survey([ruleset, ruleset], [log.encode() for log in logs], threads=3)
+    assert [s.verdict for s in again] == [s.verdict for s in surveyed]
     for log, found in zip(logs, surveyed, strict=True):
         assert found.error is None
         assert found.verdict == ruleset.classify(log)

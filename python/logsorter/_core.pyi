@@ -24,6 +24,7 @@ __all__ = [
     "naive_classify",
     "normalize_line",
     "required_literals",
+    "survey",
 ]
 
 __version__: str
@@ -90,7 +91,7 @@ class Match:
 
 @final
 class LogSurvey:
-    """What ``RuleSet.survey`` found in one log."""
+    """What ``survey`` found in one log with one ruleset."""
 
     @property
     def verdict(self) -> Match | None:
@@ -178,27 +179,6 @@ class RuleSet:
     ) -> list[Match]:
         """Every rule's last match, in priority order (rules only: the
         locator and a baseline play no part)."""
-    def survey(
-        self,
-        logs: Sequence[bytes | str],
-        context_depth: int = ...,
-        *,
-        threads: int | None = None,
-        max_bytes: int | None = None,
-        profile: Sequence[bool] = ...,
-        before: int = 5,
-        after: int = 2,
-    ) -> list[LogSurvey]:
-        """Classify many logs at once, one log per thread on up to
-        ``threads`` threads (unset: ``LOGSORTER_THREADS``, else the cores),
-        with the GIL released throughout. One ``LogSurvey`` per log, in
-        order: the verdict ``classify`` gives (without a baseline), every
-        rule that matches the log at all from the same scan, and the
-        ``before`` and ``after`` lines around the verdict's. A log that
-        cannot be read (corrupt gzip, over ``max_bytes``) has ``error`` set
-        and stops nothing else. The logs whose ``profile`` entry (by
-        position) is true also time each rule's own regex on the lines it is
-        tried on (a second pass over those lines, so callers sample it)."""
     @property
     def digest(self) -> str:
         """A stable hash of the rules, ignore patterns and fallback (not of
@@ -315,3 +295,26 @@ def decode_log(data: bytes | str, *, max_bytes: int | None = None) -> str:
     """The log's text as the engine reads it: gzip decompressed (detected by
     its magic), invalid UTF-8 replaced. Raises ``CorruptInputError`` and
     ``InputTooLargeError`` as ``RuleSet.classify`` does."""
+
+def survey(
+    rulesets: Sequence[RuleSet],
+    logs: Sequence[bytes | str],
+    context_depth: int = ...,
+    *,
+    threads: int | None = None,
+    max_bytes: int | None = None,
+    profile: Sequence[bool] = ...,
+    before: int = 5,
+    after: int = 2,
+) -> list[list[LogSurvey]]:
+    """Classify many logs at once with each ruleset, one log per thread on
+    up to ``threads`` threads (unset: ``LOGSORTER_THREADS``, else the
+    cores), with the GIL released throughout; each log is decompressed once
+    for all the rulesets. One list per ruleset, one ``LogSurvey`` per log, in
+    order: the verdict ``classify`` gives (without a baseline), every rule
+    that matches the log at all from the same scan, and the ``before`` and
+    ``after`` lines around the verdict's. A log that cannot be read (corrupt
+    gzip, over ``max_bytes``) has ``error`` set and stops nothing else. The
+    logs whose ``profile`` entry (by position) is true also time each rule's
+    own regex on the lines it is tried on (a second pass over those lines,
+    so callers sample it)."""

@@ -225,7 +225,7 @@ def print_stats(stats: dict[str, Any]) -> None:
             str(rule["matches"]),
             _percent(rule["share"]),
             "-" if rule["on_success"] is None else str(rule["on_success"]),
-            "-" if rule["seconds"] is None else f"{rule['seconds'] * 1000:.1f} ms",
+            "-" if rule["seconds"] is None else f"{rule['seconds'] * 1000:.2f} ms",
         )
         for rule in matching
     ]

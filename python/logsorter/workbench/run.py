@@ -1,7 +1,8 @@
 """Running rulesets over a corpus at engine speed: logs are read (or
 downloaded) by a pool of threads ahead of classification, gathered into
 batches, and each batch is surveyed by every ruleset in one call of the
-engine, which classifies one log per core with the GIL released. Memory
+engine, which classifies one log per core with the GIL released and
+decompresses each log once for all the rulesets. Memory
 stays bounded: at most ``PREFETCH_BYTES`` of stored logs wait beside the
 batch being surveyed.
 """
@@ -16,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from logsorter import Match, RuleSet
+from logsorter._core import survey
 from logsorter.workbench.corpus import Label, LoadedLog, LogRef
 
 #: Logs read or downloaded at once.
@@ -86,17 +88,17 @@ def run(
         readable = [(ref, loaded) for ref, loaded in batch if isinstance(loaded, LoadedLog)]
         data = [loaded.data for _, loaded in readable]
         profile = [sampler.take(ref.size) for ref, _ in readable]
-        for ruleset, found in zip(rulesets, results, strict=True):
-            surveys = iter(
-                ruleset.survey(
-                    data,
-                    threads=threads,
-                    max_bytes=max_bytes,
-                    profile=profile,
-                    before=before,
-                    after=after,
-                )
-            )
+        surveyed = survey(
+            rulesets,
+            data,
+            threads=threads,
+            max_bytes=max_bytes,
+            profile=profile,
+            before=before,
+            after=after,
+        )
+        for per_log, found in zip(surveyed, results, strict=True):
+            surveys = iter(per_log)
             for ref, loaded in batch:
                 if isinstance(loaded, LoadedLog):
                     s = next(surveys)

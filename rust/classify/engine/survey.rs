@@ -35,24 +35,30 @@ pub struct LogSurvey {
     pub window: Vec<(usize, String)>,
     /// Bytes of text (decompressed).
     pub bytes: usize,
-    /// Time the log took, decompression included.
+    /// Time the log took with this ruleset, decompression included.
     pub seconds: f64,
     /// With `profile`: seconds each rule's regex ran, in priority order.
     pub rule_seconds: Option<Vec<f64>>,
 }
 
-/// Surveys `count` logs, the `i`th read by `load(i)` (which decompresses
-/// it), on `options.threads` threads. One result per log, in order: a log
-/// that cannot be read is its own error and stops nothing else. The logs
-/// whose `profile` entry is true also time each rule's regex on the lines it
-/// is tried on (a second pass over those lines, so a caller samples it).
+/// What a survey gives for one log and one ruleset: its findings, or why
+/// the log could not be read (the same for every ruleset).
+pub type Surveyed = std::result::Result<LogSurvey, String>;
+
+/// Surveys `count` logs with each of `rulesets`, the `i`th log read by
+/// `load(i)` (which decompresses it) once for all of them, on
+/// `options.threads` threads. One list per ruleset, one result per log, in
+/// order: a log that cannot be read is its own error and stops nothing
+/// else. The logs whose `profile` entry is true also time each rule's regex
+/// on the lines it is tried on (a second pass over those lines, so a caller
+/// samples it).
 pub fn survey<'a>(
-    rules: &CompiledRuleSet,
+    rulesets: &[&CompiledRuleSet],
     count: usize,
     load: impl Fn(usize) -> Result<Cow<'a, str>> + Sync,
     profile: &[bool],
     options: SurveyOptions,
-) -> Vec<Result<LogSurvey>> {
+) -> Vec<Vec<Surveyed>> {
     let next = AtomicUsize::new(0);
     let work = || {
         let mut done = Vec::new();
@@ -63,13 +69,21 @@ pub fn survey<'a>(
             }
             let started = Instant::now();
             let profiled = profile.get(index).copied().unwrap_or(false);
-            let surveyed =
-                load(index).map(|text| survey_one(rules, &text, options, profiled, started));
+            let surveyed: Vec<Surveyed> = match load(index) {
+                Ok(text) => {
+                    let decoded = started.elapsed();
+                    rulesets
+                        .iter()
+                        .map(|rules| Ok(survey_one(rules, &text, options, profiled, decoded)))
+                        .collect()
+                }
+                Err(err) => vec![Err(err.to_string()); rulesets.len()],
+            };
             done.push((index, surveyed));
         }
     };
     let threads = options.threads.clamp(1, count.max(1));
-    let mut results: Vec<(usize, Result<LogSurvey>)> = if threads == 1 {
+    let mut results: Vec<(usize, Vec<Surveyed>)> = if threads == 1 {
         work()
     } else {
         std::thread::scope(|scope| {
@@ -81,7 +95,13 @@ pub fn survey<'a>(
         })
     };
     results.sort_unstable_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, result)| result).collect()
+    let mut by_ruleset: Vec<Vec<Surveyed>> = rulesets.iter().map(|_| Vec::new()).collect();
+    for (_, per_ruleset) in results {
+        for (found, surveyed) in by_ruleset.iter_mut().zip(per_ruleset) {
+            found.push(surveyed);
+        }
+    }
+    by_ruleset
 }
 
 fn survey_one(
@@ -89,8 +109,9 @@ fn survey_one(
     text: &str,
     options: SurveyOptions,
     profile: bool,
-    started: Instant,
+    decoded: Duration,
 ) -> LogSurvey {
+    let started = Instant::now();
     // Each log on one thread: the logs themselves keep every core busy.
     let classify = Options {
         context_depth: options.context_depth,
@@ -114,7 +135,7 @@ fn survey_one(
         matched,
         window,
         bytes: text.len(),
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: (decoded + started.elapsed()).as_secs_f64(),
         rule_seconds,
     }
 }
@@ -196,8 +217,9 @@ mod tests {
         let logs = ["a\nerror x\nboom b\nz\n", "nothing\n", "error\n"];
         let load = |i: usize| Ok(Cow::Borrowed(logs[i]));
         for threads in [1, 2, 5] {
-            let found = survey(&rules, logs.len(), load, &[], options(threads));
-            let got: Vec<_> = found.iter().map(|r| r.as_ref().unwrap()).collect();
+            let found = survey(&[&rules, &rules], logs.len(), load, &[], options(threads));
+            assert_eq!(found.len(), 2);
+            let got: Vec<_> = found[1].iter().map(|r| r.as_ref().unwrap()).collect();
             for (log, surveyed) in logs.iter().zip(&got) {
                 assert_eq!(
                     surveyed.verdict,
@@ -222,10 +244,13 @@ mod tests {
         let rules = CompiledRuleSet::from_toml(RULES).unwrap();
         let logs: [&[u8]; 2] = [b"\x1f\x8bnot gzip", b"boom a\n"];
         let load = |i: usize| crate::decode::decode_text(logs[i], None);
-        let found = survey(&rules, 2, load, &[], options(2));
-        assert!(found[0].is_err());
+        let found = survey(&[&rules], 2, load, &[], options(2));
+        assert!(found[0][0]
+            .as_ref()
+            .unwrap_err()
+            .starts_with("corrupt gzip input"));
         assert_eq!(
-            found[1].as_ref().unwrap().verdict.as_ref().unwrap().rule,
+            found[0][1].as_ref().unwrap().verdict.as_ref().unwrap().rule,
             "boom"
         );
     }
@@ -235,9 +260,9 @@ mod tests {
         let rules = CompiledRuleSet::from_toml(RULES).unwrap();
         let log = "boom a\n".repeat(1000);
         let load = |_| Ok(Cow::Borrowed(log.as_str()));
-        let found = survey(&rules, 2, load, &[false, true], options(2));
-        assert_eq!(found[0].as_ref().unwrap().rule_seconds, None);
-        let seconds = found[1].as_ref().unwrap().rule_seconds.clone().unwrap();
+        let found = survey(&[&rules], 2, load, &[false, true], options(2));
+        assert_eq!(found[0][0].as_ref().unwrap().rule_seconds, None);
+        let seconds = found[0][1].as_ref().unwrap().rule_seconds.clone().unwrap();
         assert_eq!(seconds.len(), 2);
         assert!(seconds[0] > 0.0);
         assert_eq!(seconds[1], 0.0);

@@ -9,7 +9,7 @@ STAMPS := .stamps
 # pyo3 (clippy, the extension build) must see the project's interpreter.
 export PYO3_PYTHON := $(abspath $(BIN)/python)
 
-RUST_SOURCES := $(wildcard rust/*.rs rust/*/*.rs) Cargo.toml Cargo.lock python/logsorter/ruleset.toml
+RUST_SOURCES := $(wildcard rust/*.rs rust/*/*.rs rust/*/*/*.rs) Cargo.toml Cargo.lock python/logsorter/ruleset.toml
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help
@@ -70,8 +70,20 @@ test: install ## unit tests: cargo test and pytest (not integration)
 
 STACK_STATE := $(STAMPS)/stack.json
 
+# The report's browser test drives Debian's Chromium (Playwright, from the
+# dev extras, downloads no browser of its own). Installing it may fail (no
+# root, no apt): the test then skips and says why.
+.PHONY: browser
+browser: | $(STAMPS) ## install Chromium from Debian's packages for the report's browser test, if missing
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (apt-get) for the report's browser test"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+			>$(STAMPS)/chromium-install.log 2>&1 \
+		|| echo "make browser: chromium could not be installed (see $(STAMPS)/chromium-install.log); the browser test will skip"; \
+	}
+
 .PHONY: integration
-integration: install wheel ## integration tests, against the stack `make up` started if any
+integration: install wheel browser ## integration tests, against the stack `make up` started if any
 	$(if $(wildcard $(STACK_STATE)),LOGSORTER_STACK=$(abspath $(STACK_STATE))) $(PYTEST) -m integration -q
 
 .PHONY: up

@@ -14,6 +14,7 @@ use pyo3::types::{IntoPyDict, PyBytes, PyDict, PyList, PySlice, PyString, PyTupl
 
 use std::collections::BTreeMap;
 
+use crate::classify::engine::survey::{self as surveying, SurveyOptions};
 use crate::classify::engine::{CompiledRuleSet, Options};
 use crate::classify::locator::Baseline;
 use crate::classify::verdict::Verdict;
@@ -180,6 +181,16 @@ impl RuleSet {
         &self.inner.ruleset().digest
     }
 
+    /// The `[fallback]` table as `(wrappers, catch_alls, min_score)`, if on.
+    #[getter]
+    fn fallback(&self) -> Option<(Vec<String>, Vec<String>, f64)> {
+        self.inner
+            .ruleset()
+            .fallback
+            .as_ref()
+            .map(|f| (f.wrappers.clone(), f.catch_alls.clone(), f.min_score))
+    }
+
     /// `(name, pattern)` of each rule, in priority order.
     #[getter]
     fn rules(&self) -> Vec<(String, String)> {
@@ -203,6 +214,53 @@ impl RuleSet {
             ruleset.digest
         )
     }
+}
+
+/// Many logs at once with each of several rulesets, one log per thread,
+/// each log decompressed once for all of them.
+#[pyfunction]
+#[pyo3(signature = (rulesets, logs, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None, profile = Vec::new(), before = 5, after = 2))]
+#[allow(clippy::too_many_arguments)]
+pub fn survey(
+    py: Python<'_>,
+    rulesets: Vec<PyRef<'_, RuleSet>>,
+    logs: Vec<Bound<'_, PyAny>>,
+    context_depth: usize,
+    threads: Option<usize>,
+    max_bytes: Option<usize>,
+    profile: Vec<bool>,
+    before: usize,
+    after: usize,
+) -> PyResult<Vec<Vec<LogSurvey>>> {
+    let inputs = logs
+        .iter()
+        .map(LogInput::extract)
+        .collect::<PyResult<Vec<_>>>()?;
+    let compiled: Vec<&CompiledRuleSet> = rulesets.iter().map(|r| &r.inner).collect();
+    let options = SurveyOptions {
+        context_depth,
+        threads: options(context_depth, threads).threads,
+        before,
+        after,
+    };
+    let found = py.detach(|| {
+        surveying::survey(
+            &compiled,
+            inputs.len(),
+            |i| inputs[i].text(max_bytes),
+            &profile,
+            options,
+        )
+    });
+    found
+        .into_iter()
+        .map(|per_log| {
+            per_log
+                .into_iter()
+                .map(|result| LogSurvey::new(py, result))
+                .collect()
+        })
+        .collect()
 }
 
 /// The naive scan (every rule over every line), kept as a baseline for
@@ -264,6 +322,47 @@ impl Match {
             "Match(rule={:?}, line_num={}, captures={:?}, line={:?})",
             self.rule, self.line_num, self.captures, self.line
         )
+    }
+}
+
+/// What a survey found in one log; `error` says why a log could not be read
+/// (the other fields are then empty).
+#[pyclass(module = "logsorter._core", frozen, get_all)]
+pub struct LogSurvey {
+    verdict: Option<Py<Match>>,
+    matched: Vec<usize>,
+    window: Vec<(usize, String)>,
+    bytes: usize,
+    seconds: f64,
+    rule_seconds: Option<Vec<f64>>,
+    error: Option<String>,
+}
+
+impl LogSurvey {
+    fn new(py: Python<'_>, result: surveying::Surveyed) -> PyResult<Self> {
+        Ok(match result {
+            Ok(found) => Self {
+                verdict: found
+                    .verdict
+                    .map(|v| Py::new(py, Match::from(v)))
+                    .transpose()?,
+                matched: found.matched,
+                window: found.window,
+                bytes: found.bytes,
+                seconds: found.seconds,
+                rule_seconds: found.rule_seconds,
+                error: None,
+            },
+            Err(err) => Self {
+                verdict: None,
+                matched: Vec::new(),
+                window: Vec::new(),
+                bytes: 0,
+                seconds: 0.0,
+                rule_seconds: None,
+                error: Some(err),
+            },
+        })
     }
 }
 
@@ -672,4 +771,16 @@ pub fn normalize_line(line: &str) -> String {
     let mut normalized = String::with_capacity(line.len());
     crate::classify::normalize::push_normalized_line(line, 0, &mut normalized);
     normalized
+}
+
+/// A log's text as the engine reads it: gzip decompressed, invalid UTF-8
+/// replaced, at most `max_bytes` long.
+#[pyfunction]
+#[pyo3(signature = (data, *, max_bytes = None))]
+pub fn decode_log(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    max_bytes: Option<usize>,
+) -> PyResult<String> {
+    with_log_text(py, data, max_bytes, str::to_owned)
 }

@@ -16,7 +16,8 @@ mod binding;
 mod _core {
     #[pymodule_export]
     use crate::binding::{
-        lint_rules, naive_classify, normalize_line, required_literals, Match, RuleSet,
+        decode_log, lint_rules, naive_classify, normalize_line, required_literals, survey,
+        LogSurvey, Match, RuleSet,
     };
     #[pymodule_export]
     use crate::binding::{CorruptInputError, InputTooLargeError, RuleSetError};

@@ -11,6 +11,7 @@ __all__ = [
     "LOCATED_RULE",
     "CorruptInputError",
     "InputTooLargeError",
+    "LogSurvey",
     "Match",
     "ParsedUpload",
     "RejectedLines",
@@ -18,10 +19,12 @@ __all__ = [
     "RuleSetError",
     "UploadParser",
     "__version__",
+    "decode_log",
     "lint_rules",
     "naive_classify",
     "normalize_line",
     "required_literals",
+    "survey",
 ]
 
 __version__: str
@@ -85,6 +88,34 @@ class Match:
         ``line_num``, ``captures``, ``context`` and ``score``."""
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@final
+class LogSurvey:
+    """What ``survey`` found in one log with one ruleset."""
+
+    @property
+    def verdict(self) -> Match | None:
+        """The verdict, as ``RuleSet.classify`` gives it."""
+    @property
+    def matched(self) -> list[int]:
+        """Indexes (into ``RuleSet.rules``) of every rule that matches a kept
+        line of the log, in priority order."""
+    @property
+    def window(self) -> list[tuple[int, str]]:
+        """``(line_num, line)`` of the lines around the verdict's (itself
+        included), normalized; empty without a verdict."""
+    @property
+    def bytes(self) -> int:
+        """Length of the log's text, decompressed."""
+    @property
+    def seconds(self) -> float:
+        """Time the log took, decompression included."""
+    @property
+    def rule_seconds(self) -> list[float] | None:
+        """With ``profile``: seconds each rule's regex ran, in priority order."""
+    @property
+    def error(self) -> str | None:
+        """Why the log could not be read; the other fields are then empty."""
 
 @final
 class RuleSet:
@@ -152,6 +183,11 @@ class RuleSet:
     def digest(self) -> str:
         """A stable hash of the rules, ignore patterns and fallback (not of
         comments or formatting), to record which ruleset produced a verdict."""
+    @property
+    def fallback(self) -> tuple[list[str], list[str], float] | None:
+        """The ``[fallback]`` table as ``(wrappers, catch_alls, min_score)``:
+        the rule names whose verdict gives way to the locator; ``None``
+        without the table (or with it disabled)."""
     @property
     def rules(self) -> list[tuple[str, str]]:
         """``(name, pattern)`` of each rule, in priority order."""
@@ -276,3 +312,31 @@ def required_literals(pattern: str) -> list[bytes] | None:
     match (one of them is in every match); ``None`` when it has none, so it is
     tried on every line, which ``lint_rules`` reports as ``no-literal``.
     Raises ``RuleSetError`` when the pattern does not parse."""
+
+def decode_log(data: bytes | str, *, max_bytes: int | None = None) -> str:
+    """The log's text as the engine reads it: gzip decompressed (detected by
+    its magic), invalid UTF-8 replaced. Raises ``CorruptInputError`` and
+    ``InputTooLargeError`` as ``RuleSet.classify`` does."""
+
+def survey(
+    rulesets: Sequence[RuleSet],
+    logs: Sequence[bytes | str],
+    context_depth: int = ...,
+    *,
+    threads: int | None = None,
+    max_bytes: int | None = None,
+    profile: Sequence[bool] = ...,
+    before: int = 5,
+    after: int = 2,
+) -> list[list[LogSurvey]]:
+    """Classify many logs at once with each ruleset, one log per thread on
+    up to ``threads`` threads (unset: ``LOGSORTER_THREADS``, else the
+    cores), with the GIL released throughout; each log is decompressed once
+    for all the rulesets. One list per ruleset, one ``LogSurvey`` per log, in
+    order: the verdict ``classify`` gives (without a baseline), every rule
+    that matches the log at all from the same scan, and the ``before`` and
+    ``after`` lines around the verdict's. A log that cannot be read (corrupt
+    gzip, over ``max_bytes``) has ``error`` set and stops nothing else. The
+    logs whose ``profile`` entry (by position) is true also time each rule's
+    own regex on the lines it is tried on (a second pass over those lines,
+    so callers sample it)."""

@@ -28,6 +28,8 @@ use super::verdict::Verdict;
 use crate::config;
 use crate::error::{Error, Result};
 
+pub mod survey;
+
 /// A ruleset ready to classify: the rules as loaded, and the automata
 /// compiled from them once.
 #[derive(Debug)]
@@ -475,7 +477,11 @@ impl CompiledRuleSet {
     /// scores at least `min_score`; a wrapper's or catch-all's line that the
     /// baseline also prints does not win.
     pub fn classify(&self, data: &str, options: Options) -> Option<Verdict> {
-        let scan = self.scan(data, options.threads);
+        self.decide(data, &self.scan(data, options.threads), options)
+    }
+
+    /// The verdict `classify` reaches from the scan of `data`.
+    fn decide(&self, data: &str, scan: &Scan, options: Options) -> Option<Verdict> {
         let mut matches = scan
             .last_match
             .iter()

@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Literal
 
 from logsorter.classifier.errors import BadRequest, UpstreamFailure
 from logsorter.classifier.events import ClassifyRequest, request_from_fields
-from logsorter.classifier.jobs_table import FailedJobItem, scan_failed_without_verdict
+from logsorter.classifier.jobs_table import (
+    FailedJobItem,
+    scan_failed_without_verdict,
+    scan_in_segments,
+)
 from logsorter.queues import QueueRefused, send_messages
 
 if TYPE_CHECKING:
@@ -45,8 +49,7 @@ def find_candidates(
         items = scan_failed_without_verdict(dynamodb, table, digest, segment, segments)
         return [c for c in map(_candidate, items) if c is not None]
 
-    with ThreadPoolExecutor(max_workers=segments) as pool:
-        candidates = [c for found in pool.map(scan, range(segments)) for c in found]
+    candidates = scan_in_segments(scan, segments)
     candidates.sort(key=lambda c: c.finished_at, reverse=True)
     return candidates[:limit]
 

@@ -64,9 +64,7 @@ class JobClassifier:
         """The store and key of the job's log."""
         if request.temp_log:
             return self.temp_logs, f"temp_logs/{request.job_id}"
-        if request.repo == DEFAULT_REPO:
-            return self.logs, f"log/{request.job_id}"
-        return self.logs, f"log/{request.repo}/{request.job_id}"
+        return self.logs, log_key(request.repo, request.job_id)
 
     def baseline_log(self, request: ClassifyRequest) -> bytes | None:
         """The log of the passing run the request names, read the same way
@@ -126,6 +124,14 @@ class JobClassifier:
             write_seconds=time.perf_counter() - classified if written else 0.0,
             written=written,
         )
+
+
+def log_key(repo: str, job_id: int) -> str:
+    """The key of a job's (final) log in the log bucket: ``log/{job_id}``
+    for the default repo, ``log/{repo}/{job_id}`` for the others."""
+    if repo == DEFAULT_REPO:
+        return f"log/{job_id}"
+    return f"log/{repo}/{job_id}"
 
 
 def read_log(store: Store, key: str, where: str) -> bytes:

@@ -160,6 +160,27 @@ def _split_markers(marked: str, where: str) -> tuple[str, list[str]]:
     return "".join(raw), [spans[n] for n in sorted(spans)]
 
 
+def excerpt(text: str, line_num: int, before: int, after: int, source: str) -> tuple[str, int]:
+    """A fixture's text cut from a whole log: lines ``line_num - before``
+    through ``line_num + after`` (1-based; the lines above the verdict keep
+    the confusers a rule must pass over) after a ``#=SOURCE=#`` comment
+    naming ``source``, unmarked; and the log line number of its first line.
+    Raises ``FixtureError`` when ``line_num`` is not in the log, or a line of
+    the excerpt would read as a marker."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    if not 1 <= line_num <= len(lines):
+        raise FixtureError(f"line {line_num} is not in the log ({len(lines)} lines)")
+    first = max(1, line_num - before)
+    cut = lines[first - 1 : line_num + after]
+    for number, line in enumerate(cut, first):
+        if line.startswith((SOURCE_PREFIX, MATCH_PREFIX)) or OPEN in line or CLOSE in line:
+            raise FixtureError(f"log line {number} reads as a fixture marker; it cannot be kept")
+    comment = f"{SOURCE_PREFIX} {source}, lines {first}-{first + len(cut) - 1}"
+    return "\n".join([comment, *cut]) + "\n", first
+
+
 def discover(directory: Path) -> list[Path]:
     """The fixture files under ``directory`` (``*.txt``, recursively), sorted."""
     if not directory.is_dir():

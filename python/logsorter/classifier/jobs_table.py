@@ -1,10 +1,10 @@
 """The jobs table (``torchci-workflow-job``, which the CI dashboard owns and
 reads): the names of the attributes the classifier reads and writes on a job's
 item, its one write (a verdict with its ruleset digest, cut to fit the item)
-and its one scan (the backfill's search for failed jobs without a current
-verdict).
+and its scans (the backfill's search for failed jobs without a current
+verdict; ``logsorter corpus pull``'s for jobs by conclusion and time).
 
-The table has no index on conclusion or time, so that search is a filtered
+The table has no index on conclusion or time, so a search is a filtered
 ``Scan`` of the whole table in parallel segments: it reads every item (read
 capacity grows with the table), which is acceptable for an occasional
 backfill and avoids requiring a new index on the production table.
@@ -12,9 +12,10 @@ backfill and avoids requiring a new index on the production table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateItemInputTypeDef
 
     from logsorter.classifier.events import ClassifyRequest
+
+T = TypeVar("T")
 
 #: The item's key, ``{repo}/{job_id}``.
 KEY_ATTRIBUTE = "dynamoKey"
@@ -39,6 +42,8 @@ DIGEST_ATTRIBUTE = VERDICT_ATTRIBUTE + DIGEST_SUFFIX
 #: Written by the CI pipeline: the job's outcome and its times, ISO-8601
 #: strings that sort as text.
 CONCLUSION_ATTRIBUTE = "conclusion"
+#: The job's name, as the CI pipeline records it.
+NAME_ATTRIBUTE = "name"
 COMPLETED_AT_ATTRIBUTE = "completed_at"
 STARTED_AT_ATTRIBUTE = "started_at"
 FAILED_CONCLUSION = "failure"
@@ -175,37 +180,129 @@ def scan_failed_without_verdict(
 ) -> Iterator[FailedJobItem]:
     """One segment of the scan for failed jobs whose item has no verdict, or
     one recorded with another digest than ``digest``."""
-    pages = dynamodb.get_paginator("scan").paginate(
-        TableName=table,
-        Segment=segment,
-        TotalSegments=segments,
-        FilterExpression=(
+    items = _scan(
+        dynamodb,
+        table,
+        segment,
+        segments,
+        filter_expression=(
             "#conclusion = :failure AND (attribute_not_exists(#verdict)"
             " OR attribute_not_exists(#digest) OR #digest <> :digest)"
         ),
-        ProjectionExpression="#key, #completed, #started, #digest",
-        ExpressionAttributeNames={
-            "#key": KEY_ATTRIBUTE,
+        projection="#key, #completed, #started, #digest",
+        names={
             "#conclusion": CONCLUSION_ATTRIBUTE,
             "#verdict": VERDICT_ATTRIBUTE,
             "#digest": DIGEST_ATTRIBUTE,
+        },
+        values={":failure": {"S": FAILED_CONCLUSION}, ":digest": {"S": digest}},
+    )
+    for item in items:
+        yield FailedJobItem(
+            key=_string(item, KEY_ATTRIBUTE),
+            finished_at=_finished_at(item),
+            stale=bool(_string(item, DIGEST_ATTRIBUTE)),
+        )
+
+
+@dataclass(frozen=True)
+class JobItem:
+    """A job as the jobs table records it."""
+
+    key: str
+    name: str
+    conclusion: str
+    #: ``completed_at``, else ``started_at``, else empty.
+    finished_at: str
+
+
+def scan_jobs(
+    dynamodb: DynamoDBClient,
+    table: str,
+    segment: int,
+    segments: int,
+    *,
+    conclusion: str | None,
+    finished_since: str | None,
+) -> Iterator[JobItem]:
+    """One segment of the scan for jobs with ``conclusion`` (any, if
+    ``None``) that completed (or started, when not completed) at or after
+    ``finished_since`` (ISO-8601; any time if ``None``)."""
+    conditions: list[str] = []
+    names: dict[str, str] = {"#name": NAME_ATTRIBUTE, "#conclusion": CONCLUSION_ATTRIBUTE}
+    values: dict[str, AttributeValueTypeDef] = {}
+    if conclusion is not None:
+        conditions.append("#conclusion = :conclusion")
+        values[":conclusion"] = {"S": conclusion}
+    if finished_since is not None:
+        conditions.append(
+            "(#completed >= :since OR (attribute_not_exists(#completed) AND #started >= :since))"
+        )
+        values[":since"] = {"S": finished_since}
+    items = _scan(
+        dynamodb,
+        table,
+        segment,
+        segments,
+        filter_expression=" AND ".join(conditions) or None,
+        projection="#key, #name, #conclusion, #completed, #started",
+        names=names,
+        values=values,
+    )
+    for item in items:
+        yield JobItem(
+            key=_string(item, KEY_ATTRIBUTE),
+            name=_string(item, NAME_ATTRIBUTE),
+            conclusion=_string(item, CONCLUSION_ATTRIBUTE),
+            finished_at=_finished_at(item),
+        )
+
+
+def scan_in_segments(scan: Callable[[int], list[T]], segments: int) -> list[T]:
+    """What ``scan(segment)`` finds in each of ``segments`` parallel
+    segments of a table, all together."""
+    with ThreadPoolExecutor(max_workers=segments) as pool:
+        return [found for part in pool.map(scan, range(segments)) for found in part]
+
+
+def _scan(
+    dynamodb: DynamoDBClient,
+    table: str,
+    segment: int,
+    segments: int,
+    *,
+    filter_expression: str | None,
+    projection: str,
+    names: dict[str, str],
+    values: dict[str, AttributeValueTypeDef],
+) -> Iterator[dict[str, Any]]:
+    """The items of one segment of a filtered scan; the key and both times
+    are always named (``#key``, ``#completed``, ``#started``)."""
+    arguments: dict[str, Any] = {
+        "TableName": table,
+        "Segment": segment,
+        "TotalSegments": segments,
+        "ProjectionExpression": projection,
+        "ExpressionAttributeNames": {
+            "#key": KEY_ATTRIBUTE,
             "#completed": COMPLETED_AT_ATTRIBUTE,
             "#started": STARTED_AT_ATTRIBUTE,
+            **names,
         },
-        ExpressionAttributeValues={":failure": {"S": FAILED_CONCLUSION}, ":digest": {"S": digest}},
-    )
+    }
+    if filter_expression:
+        arguments["FilterExpression"] = filter_expression
+    if values:
+        arguments["ExpressionAttributeValues"] = values
     try:
-        for page in pages:
-            for item in page.get("Items", []):
-                yield FailedJobItem(
-                    key=_string(item, KEY_ATTRIBUTE),
-                    finished_at=(
-                        _string(item, COMPLETED_AT_ATTRIBUTE) or _string(item, STARTED_AT_ATTRIBUTE)
-                    ),
-                    stale=bool(_string(item, DIGEST_ATTRIBUTE)),
-                )
+        for page in dynamodb.get_paginator("scan").paginate(**arguments):
+            yield from page.get("Items", [])
     except (ClientError, BotoCoreError) as err:
         raise UpstreamFailure(f"DynamoDB Scan {table} failed: {err}") from err
+
+
+def _finished_at(item: Mapping[str, Any]) -> str:
+    return _string(item, COMPLETED_AT_ATTRIBUTE) or _string(item, STARTED_AT_ATTRIBUTE)
 
 
 def _string(item: Mapping[str, Any], name: str) -> str:

@@ -26,6 +26,7 @@ COMMANDS = (
     "invoke",
     "rules",
     "fixtures",
+    "corpus",
 )
 
 

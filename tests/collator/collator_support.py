@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import urllib.request
 from typing import Any
 
 import pyarrow.parquet as pq
+from lambda_runtime import LambdaRuntimeEmulator
 from logsorter.storage import Store
 
 BUCKET = "phone-logs"
@@ -62,3 +65,12 @@ def outputs(store: Store) -> dict[str, Any]:
             assert blob is not None
             found[key] = blob.data
     return found
+
+
+def invoke(emulator: LambdaRuntimeEmulator, event: object) -> Any:
+    """Invokes the function under `emulator` over HTTP, as a client would."""
+    request = urllib.request.Request(
+        emulator.invoke_url, data=json.dumps(event).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=120) as reply:
+        return json.loads(reply.read())

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import tempfile
-import urllib.request
-from typing import Any
 
 import boto3
 import pytest
-from collator_support import BUCKET, DEVICE, sms
-from lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from collator_support import BUCKET, DEVICE, invoke, sms
+from lambda_runtime import lambda_function
 from logsorter import handlers
 from logsorter.cli import main
 from logsorter.collator import collate_upload
@@ -24,14 +22,6 @@ from support.events import s3_event, sqs_event
 from support.uploads import upload
 
 pytestmark = pytest.mark.integration
-
-
-def invoke(emulator: LambdaRuntimeEmulator, event: object) -> Any:
-    request = urllib.request.Request(
-        emulator.invoke_url, data=json.dumps(event).encode(), method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=120) as reply:
-        return json.loads(reply.read())
 
 
 def collated(store: S3Store) -> dict[str, bytes]:

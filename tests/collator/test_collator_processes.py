@@ -6,26 +6,17 @@ from __future__ import annotations
 
 import json
 import tempfile
-import urllib.request
 from typing import Any
 
 import pytest
-from collator_support import BUCKET, DEVICE, sms
-from lambda_runtime import LambdaRuntimeEmulator, lambda_function
+from collator_support import BUCKET, DEVICE, invoke, sms
+from lambda_runtime import lambda_function
 from logsorter.functions import FUNCTIONS_BY_NAME
 from logsorter.storage import S3Store
 from support.events import object_created_event, s3_event, sqs_event
 from support.uploads import upload
 
 pytestmark = pytest.mark.integration
-
-
-def invoke(emulator: LambdaRuntimeEmulator, event: object) -> Any:
-    request = urllib.request.Request(
-        emulator.invoke_url, data=json.dumps(event).encode(), method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=120) as reply:
-        return json.loads(reply.read())
 
 
 def json_lines(output: bytes) -> list[dict[str, Any]]:

@@ -2,6 +2,14 @@
 //! must contain. Searching all of them at once with SIMD (Teddy, through
 //! `aho-corasick`) finds the few lines worth a regex far faster than any
 //! automaton that looks at every byte.
+//!
+//! Both the choice of each pattern's literals and their reduction to what a
+//! few SIMD passes can take are guided by how often a string is expected in
+//! log text (`expected_frequency`): a candidate line costs a normalization
+//! and a regex or two, so the literals that make the fewest lines candidates
+//! win.
+
+use std::collections::{BinaryHeap, HashMap};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
@@ -12,17 +20,36 @@ use super::confine::within_line;
 /// Shorter literals occur in too many lines to narrow anything down.
 pub const MIN_LITERAL_LEN: usize = 3;
 
-/// Past this length a literal is rare enough; longer ones are not preferred.
-const SELECTIVE_LEN: usize = 6;
-
-/// Teddy, the SIMD searcher, takes at most this many literals at once.
-const SEARCHER_CAPACITY: usize = 64;
-
-/// Teddy with many literals reports so many false candidates on log text that
-/// several passes with fewer literals each are faster (measured: 4 x 16
-/// literals take about half the time of 1 x 64). Literals are sorted by
-/// length, so the longer ones share batches and their fingerprints.
+/// Teddy with many literals reports more false candidates per pass than
+/// several passes with fewer literals each cost. Measured with anchors chosen
+/// for rarity, on a 100 MB log: batches of 16 beat 8, 12 and 32 with the
+/// default ruleset (8 make twice as many passes; 32 verify far more false
+/// hits), and are within noise of the best with the upstream rule file.
+/// Literals are sorted by length, so the longer ones share batches and their
+/// fingerprints.
 const BATCH_LEN: usize = 16;
+
+/// Anchors replacing several literals are at most this long: longer strings
+/// are rare enough in log text, and Teddy fingerprints only their first bytes.
+const MAX_ANCHOR_LEN: usize = 8;
+
+/// What the search costs, in expected candidate lines per byte of log: a
+/// candidate line costs a normalization and a few regexes (about 0.8 us,
+/// measured), and each batch of `BATCH_LEN` literals one SIMD pass (about
+/// 0.1 ns a byte). So a literal's place in a batch is worth as much as this
+/// many candidates per byte: more literals than that in one set, or a merge
+/// of literals that makes more candidates than it saves places, cost time.
+const LITERAL_SLOT: f64 = 0.1 / 800.0 / BATCH_LEN as f64;
+
+/// How much more often strings of 0, 1, ... bytes occur in log text than the
+/// product of their bytes' frequencies says: short strings are parts of
+/// words and markup, whose bytes go together.
+const SHORT_STRING_EXCESS: [f64; 6] = [1.0, 1.0, 1.0, 40.0, 10.0, 3.0];
+
+/// The same for strings of lowercase letters and spaces only, which are
+/// mostly pieces of English (`tion`, `ing `, ` the `, `http`): by far the
+/// most common strings of a log, and the worst literals.
+const WORD_EXCESS: [f64; 9] = [1.0, 1.0, 1.0, 3000.0, 1000.0, 300.0, 100.0, 30.0, 10.0];
 
 /// The literals the engine searches for `pattern` (as parsed), matched line by
 /// line; `None` when it has none, so that it is tried on every line by the
@@ -33,17 +60,80 @@ pub fn line_literals(pattern: &Hir) -> Option<Vec<Vec<u8>>> {
 }
 
 /// A set of literals, at least `MIN_LITERAL_LEN` bytes each, one of which
-/// every match of `hir` contains; `None` when there is no such set.
+/// every match of `hir` contains; `None` when there is no such set. Of the
+/// sets found, the one expected to make the fewest lines candidates wins
+/// (`FAILED ` rather than `::test_`, which every test id contains); among
+/// equals, the first found, nearest the start of the pattern.
 fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let mut options = Vec::new();
     collect_options(hir, &mut options);
-    // Among sets that are selective enough, the first found wins: literals
-    // near the start of a pattern tell its lines apart best (`FAILED ` rather
-    // than `::test_`, which every test id contains).
-    options.into_iter().min_by_key(|set| {
-        let shortest = set.iter().map(Vec::len).min().unwrap_or(usize::MAX);
-        std::cmp::Reverse(shortest.min(SELECTIVE_LEN))
-    })
+    options
+        .into_iter()
+        .map(|set| (set_cost(&set), set))
+        .min_by(|(a, _), (b, _)| a.total_cmp(b))
+        .map(|(_, set)| set)
+}
+
+fn set_cost(set: &[Vec<u8>]) -> f64 {
+    set.iter()
+        .map(|literal| expected_frequency(literal) + LITERAL_SLOT)
+        .sum()
+}
+
+/// How often `literal` is expected to start at a given byte of CI log text:
+/// the product of its bytes' frequencies. Bytes are not independent in real
+/// text, but the ranking is what matters: `e: ` and `.py` are common, `.kt:`
+/// and `[ERROR]` rare, and a longer string is rarer than its parts.
+pub(crate) fn expected_frequency(literal: &[u8]) -> f64 {
+    let wordish = literal
+        .iter()
+        .all(|&byte| byte.is_ascii_lowercase() || byte == b' ');
+    let excess = if wordish {
+        WORD_EXCESS.get(literal.len())
+    } else {
+        SHORT_STRING_EXCESS.get(literal.len())
+    };
+    let excess = excess.copied().unwrap_or(1.0);
+    excess
+        * literal
+            .iter()
+            .map(|&byte| byte_frequency(byte))
+            .product::<f64>()
+}
+
+/// A byte's share of CI log text, roughly: English letter frequencies for
+/// lowercase, capitals far rarer, digits and path punctuation common.
+fn byte_frequency(byte: u8) -> f64 {
+    match byte {
+        b' ' => 0.14,
+        b'e' => 0.065,
+        b't' => 0.048,
+        b'a' => 0.042,
+        b'o' | b'i' => 0.040,
+        b'n' => 0.038,
+        b's' => 0.036,
+        b'r' => 0.035,
+        b'l' => 0.024,
+        b'd' => 0.022,
+        b'h' | b'c' => 0.020,
+        b'u' | b'm' => 0.016,
+        b'p' => 0.014,
+        b'f' | b'g' => 0.012,
+        b'w' | b'y' | b'b' => 0.008,
+        b'v' => 0.006,
+        b'k' => 0.005,
+        b'x' => 0.003,
+        b'j' | b'q' | b'z' => 0.001,
+        b'A'..=b'Z' => byte_frequency(byte.to_ascii_lowercase()) * 0.15,
+        b'0'..=b'9' => 0.012,
+        b'.' => 0.02,
+        b'/' | b'-' => 0.015,
+        b'_' | b':' => 0.012,
+        b'=' | b',' => 0.006,
+        b'\'' | b'"' | b'(' | b')' | b'[' | b']' => 0.004,
+        b'#' | b'*' | b'>' | b'+' | b'{' | b'}' | b'\\' | b';' | b'\t' => 0.002,
+        _ => 0.0005,
+    }
 }
 
 /// Every usable literal set of `hir`: the prefixes of each suffix of a
@@ -97,11 +187,8 @@ pub(crate) struct LiteralSearch {
 }
 
 impl LiteralSearch {
-    /// A searcher for the union of `sets`. The union is reduced first: a
-    /// literal containing another one is redundant, and while there are more
-    /// than fit one SIMD searcher, the two sharing the longest prefix are
-    /// replaced by that prefix (a prefix of a required literal is required
-    /// too), so that what is lost in selectivity is least.
+    /// A searcher for the union of `sets`, reduced first to what fits one
+    /// SIMD searcher (see `reduced`).
     pub(crate) fn new(sets: impl IntoIterator<Item = Vec<Vec<u8>>>) -> Self {
         let literals = reduced(sets.into_iter().flatten().collect());
         let batches = literals
@@ -129,38 +216,147 @@ impl LiteralSearch {
     }
 }
 
-/// Shortens literals until the set fits one SIMD searcher: at each length,
-/// from the longest down, literals sharing a prefix of that length are
-/// replaced by the prefix (a prefix of a required literal is required too).
-/// Merging the longest shared prefixes first loses the least selectivity;
-/// doing it a length at a time keeps this linear in the number of lengths,
-/// which matters for case-insensitive patterns with hundreds of variants.
+/// The literals as the anchors the SIMD passes search for: while some
+/// shorter string can replace the anchors containing it for less than their
+/// places in the batches cost (`LITERAL_SLOT`), the one that saves the most
+/// does (a part of a required literal is required too). So a
+/// case-insensitive literal's hundreds of variants give way to the few cases
+/// of a short window, literals sharing a rare part (`Caused by: `) share one
+/// anchor, and common parts (`ing`, `e: `) are never chosen.
 fn reduced(literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    let mut literals = minimal(literals);
-    let longest = literals.iter().map(Vec::len).max().unwrap_or(0);
-    for len in (MIN_LITERAL_LEN..longest).rev() {
-        if literals.len() <= SEARCHER_CAPACITY {
-            break;
-        }
-        literals = merged_at(literals, len);
-    }
-    minimal(literals)
+    let literals = minimal(literals);
+    let mut cover = AnchorCover::new(&literals);
+    while cover.merge_best() {}
+    minimal(cover.anchors())
 }
 
-/// Replaces every group of literals sharing a prefix of `len` bytes by that
-/// prefix.
-fn merged_at(mut literals: Vec<Vec<u8>>, len: usize) -> Vec<Vec<u8>> {
-    literals.sort();
-    let mut out: Vec<Vec<u8>> = Vec::with_capacity(literals.len());
-    for lit in literals {
-        match out.last_mut() {
-            Some(last) if last.len() >= len && lit.len() >= len && last[..len] == lit[..len] => {
-                last.truncate(len);
+/// The state of `reduced`: the anchors so far, and for every string that
+/// could replace some of them, which ones contain it.
+struct AnchorCover<'a> {
+    anchors: Vec<&'a [u8]>,
+    is_alive: Vec<bool>,
+    containing: HashMap<&'a [u8], Vec<usize>>,
+    /// Candidate strings by their last computed saving, largest first; a
+    /// saving goes stale as anchors merge, and is computed again when the
+    /// candidate comes up.
+    queue: BinaryHeap<Candidate<'a>>,
+}
+
+struct Candidate<'a> {
+    saving: f64,
+    part: &'a [u8],
+}
+
+impl PartialEq for Candidate<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Candidate<'_> {}
+impl PartialOrd for Candidate<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate<'_> {
+    /// Ties go to the longer, then the smaller string, so that the result does
+    /// not depend on hash order.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.saving
+            .total_cmp(&other.saving)
+            .then_with(|| self.part.len().cmp(&other.part.len()))
+            .then_with(|| other.part.cmp(self.part))
+    }
+}
+
+impl<'a> AnchorCover<'a> {
+    fn new(literals: &'a [Vec<u8>]) -> Self {
+        let mut cover = Self {
+            anchors: Vec::with_capacity(literals.len()),
+            is_alive: Vec::with_capacity(literals.len()),
+            containing: HashMap::new(),
+            queue: BinaryHeap::new(),
+        };
+        for literal in literals {
+            cover.add(literal);
+        }
+        let parts: Vec<&[u8]> = cover.containing.keys().copied().collect();
+        for part in parts {
+            cover.enqueue(part);
+        }
+        cover
+    }
+
+    /// Adds `anchor`, listing it under each of its parts that could replace it.
+    fn add(&mut self, anchor: &'a [u8]) {
+        let id = self.anchors.len();
+        self.anchors.push(anchor);
+        self.is_alive.push(true);
+        for len in MIN_LITERAL_LEN..=anchor.len().min(MAX_ANCHOR_LEN) {
+            for part in anchor.windows(len) {
+                let ids = self.containing.entry(part).or_default();
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
             }
-            _ => out.push(lit),
         }
     }
-    out
+
+    /// The live anchors containing `part`, and what replacing them by it
+    /// saves; `None` when it saves nothing.
+    fn saving(&self, part: &[u8]) -> Option<(f64, Vec<usize>)> {
+        let ids: Vec<usize> = self.containing[part]
+            .iter()
+            .copied()
+            .filter(|&id| self.is_alive[id])
+            .collect();
+        let replaced: f64 = ids
+            .iter()
+            .map(|&id| expected_frequency(self.anchors[id]) + LITERAL_SLOT)
+            .sum();
+        let saving = replaced - expected_frequency(part) - LITERAL_SLOT;
+        (ids.len() > 1 && saving > 0.0).then_some((saving, ids))
+    }
+
+    fn enqueue(&mut self, part: &'a [u8]) {
+        if let Some((saving, _)) = self.saving(part) {
+            self.queue.push(Candidate { saving, part });
+        }
+    }
+
+    /// Makes the merge that saves the most; `false` when none saves anything.
+    fn merge_best(&mut self) -> bool {
+        while let Some(Candidate { part, .. }) = self.queue.pop() {
+            let Some((saving, ids)) = self.saving(part) else {
+                continue;
+            };
+            if self.queue.peek().is_some_and(|next| next.saving > saving) {
+                self.queue.push(Candidate { saving, part });
+                continue;
+            }
+            for id in ids {
+                self.is_alive[id] = false;
+            }
+            self.add(part);
+            // The new anchor may let a part of it replace more than before.
+            for len in MIN_LITERAL_LEN..part.len() {
+                for window in part.windows(len) {
+                    self.enqueue(window);
+                }
+            }
+            return true;
+        }
+        false
+    }
+
+    fn anchors(&self) -> Vec<Vec<u8>> {
+        self.anchors
+            .iter()
+            .zip(&self.is_alive)
+            .filter(|(_, &alive)| alive)
+            .map(|(anchor, _)| anchor.to_vec())
+            .collect()
+    }
 }
 
 /// The literals left after dropping duplicates and every literal that
@@ -189,6 +385,9 @@ fn minimal(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
     use super::*;
 
     fn required(pattern: &str) -> Option<Vec<String>> {
@@ -259,20 +458,84 @@ mod tests {
         assert_eq!(got, [b"xyz".to_vec(), b"Error".to_vec()]);
     }
 
+    fn cost(literals: &[Vec<u8>]) -> f64 {
+        set_cost(literals)
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+    }
+
     #[test]
-    fn literals_sharing_prefixes_are_merged_to_fit_one_searcher() {
-        let sets = (0..200).map(|i| vec![format!("{:03}-literal-{i}", i % 50).into_bytes()]);
-        let search = LiteralSearch::new(sets);
-        assert_eq!(search.batch_count(), 50_usize.div_ceil(BATCH_LEN));
-        assert!(is_match(&search, b"xx 042-literal-92 xx"));
-        assert!(!is_match(&search, b"xx 42-literal xx"));
-        let kept = reduced(
-            (0..70)
-                .map(|i| format!("shared prefix {i:02}").into_bytes())
-                .collect(),
-        );
-        assert!(kept.len() <= SEARCHER_CAPACITY);
-        assert!(kept.iter().all(|lit| lit.len() >= b"shared prefix 0".len()));
+    fn literals_sharing_a_rare_part_share_one_anchor() {
+        let literals: Vec<Vec<u8>> = ["Caused by: java", "Caused by: kotlin", "Caused by: org"]
+            .map(|lit| lit.as_bytes().to_vec())
+            .to_vec();
+        let anchors = reduced(literals);
+        assert_eq!(anchors.len(), 1);
+        assert!(contains(b"Caused by: ", &anchors[0]), "{anchors:?}");
+    }
+
+    #[test]
+    fn a_common_part_is_never_an_anchor() {
+        // Each pair shares an English fragment, far more common in a log than
+        // the literals themselves: a merge there would make most lines candidates.
+        let literals: Vec<Vec<u8>> = ["Missing string", "Failing XYZ", "nothing QRS"]
+            .map(|lit| lit.as_bytes().to_vec())
+            .to_vec();
+        let mut anchors = reduced(literals.clone());
+        anchors.sort();
+        let mut expected = literals;
+        expected.sort();
+        assert_eq!(anchors, expected);
+    }
+
+    #[test]
+    fn case_insensitive_variants_fit_one_batch() {
+        let hir = regex_syntax::Parser::new()
+            .parse("(?i)rate limit exceeded")
+            .unwrap();
+        let literals = required_literals(&hir).unwrap();
+        let search = LiteralSearch::new([literals.clone()]);
+        assert_eq!(search.batch_count(), 1);
+        for literal in &literals {
+            assert!(is_match(&search, literal));
+        }
+    }
+
+    proptest! {
+        /// A line holding any literal holds an anchor: the prefilter never
+        /// misses a line that a pattern could match.
+        #[test]
+        fn every_literal_is_still_found(
+            literals in vec("[a-cA-C :_.]{3,12}", 1..60),
+            noise in "[x ]{0,8}",
+        ) {
+            let literals: Vec<Vec<u8>> = literals.into_iter().map(String::into_bytes).collect();
+            let search = LiteralSearch::new(literals.iter().map(|lit| vec![lit.clone()]));
+            for literal in &literals {
+                let haystack = [noise.as_bytes(), literal, noise.as_bytes()].concat();
+                prop_assert!(is_match(&search, &haystack), "{:?} missed", literal);
+            }
+        }
+
+        /// Anchors are parts of the literals (so each is required by some
+        /// pattern), and replacing literals by them never raises the expected
+        /// cost of the search.
+        #[test]
+        fn anchors_are_parts_that_cost_no_more(
+            literals in vec("[a-eA-E :_.]{3,12}", 1..60),
+        ) {
+            let literals: Vec<Vec<u8>> = literals.into_iter().map(String::into_bytes).collect();
+            let anchors = reduced(literals.clone());
+            for anchor in &anchors {
+                prop_assert!(anchor.len() >= MIN_LITERAL_LEN);
+                prop_assert!(literals.iter().any(|lit| contains(lit, anchor)), "{:?}", anchor);
+            }
+            prop_assert!(cost(&anchors) <= cost(&minimal(literals)) * (1.0 + 1e-9));
+        }
     }
 
     #[test]

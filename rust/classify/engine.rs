@@ -91,7 +91,9 @@ impl LineMatcher {
             }
         }
         let literals = (!distinct.is_empty()).then(|| {
-            aho_corasick::AhoCorasick::new(&distinct)
+            aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&distinct)
                 .expect("required literals are short and always fit an automaton")
         });
         Self {

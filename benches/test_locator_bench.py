@@ -10,7 +10,7 @@ import gzip
 from typing import Any
 
 import pytest
-from conftest import INPUT_BYTES, TIMINGS, BenchLog, Timing, read_bench_log
+from conftest import BenchLog, read_bench_log, record_timing
 from logsorter import RuleSet
 
 FAILING_LOG_BYTES = 4 * 1000 * 1000
@@ -37,14 +37,6 @@ def failing_log_for_the_locator() -> BenchLog:
     return BenchLog(data, len(data))
 
 
-def record(benchmark: Any, group: str, log: BenchLog) -> None:
-    if benchmark.stats is not None:
-        stats = benchmark.stats.stats
-        benchmark.extra_info["MB/s"] = round(log.text_bytes / 1e6 / stats.median, 1)
-        TIMINGS[group]["engine"] = Timing(stats.median, stats.min)
-        INPUT_BYTES[group] = log.text_bytes
-
-
 @pytest.mark.benchmark(group="locator: failing 4 MB log, no rule names it")
 def test_failing_log_that_needs_the_locator(
     benchmark: Any, default_ruleset: RuleSet, failing_log_for_the_locator: BenchLog
@@ -58,7 +50,9 @@ def test_failing_log_that_needs_the_locator(
         "error line",
         "Error: the release channel 'nightly' does not exist",
     )
-    record(benchmark, "locator: failing 4 MB log, no rule names it", log)
+    record_timing(
+        benchmark, "locator: failing 4 MB log, no rule names it", "engine", log.text_bytes
+    )
 
 
 @pytest.mark.slow
@@ -70,4 +64,9 @@ def test_successful_log_pays_nothing(
         default_ruleset.classify, args=(big_plain_log.data,), kwargs={"threads": 1}, rounds=5
     )
     assert match is None
-    record(benchmark, "locator: 100 MB no-match log, plain (default ruleset)", big_plain_log)
+    record_timing(
+        benchmark,
+        "locator: 100 MB no-match log, plain (default ruleset)",
+        "engine",
+        big_plain_log.text_bytes,
+    )

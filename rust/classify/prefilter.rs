@@ -64,18 +64,40 @@ pub fn line_literals(pattern: &Hir) -> Option<Vec<Vec<u8>>> {
 }
 
 /// A set of literals, at least `MIN_LITERAL_LEN` bytes each, one of which
-/// every match of `hir` contains; `None` when there is no such set. Of the
-/// sets found, the one expected to make the fewest lines candidates wins
-/// (`FAILED ` rather than `::test_`, which every test id contains); among
-/// equals, the first found, nearest the start of the pattern.
+/// every match of `hir` contains; `None` when there is no such set.
+///
+/// Literals near the start of a pattern tell its lines apart best: a pattern
+/// is mostly a marker followed by the shape of what varies, and the shape's
+/// literals (`::test_` of a test id, `.py` of a path) can fill whole logs
+/// where no model of text expects them. So the first set found, nearest the
+/// start, wins if it is selective (see `is_selective`); otherwise the one
+/// expected to make the fewest lines candidates.
 fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let mut options = Vec::new();
     collect_options(hir, &mut options);
+    if let Some(first) = options.iter().position(|set| is_selective(set)) {
+        return Some(options.swap_remove(first));
+    }
     options
         .into_iter()
         .map(|set| (set_cost(&set), set))
         .min_by(|(a, _), (b, _)| a.total_cmp(b))
         .map(|(_, set)| set)
+}
+
+/// Literals this long, and expected less often than a batch place is worth,
+/// are rare enough that a later set cannot be much better.
+const SELECTIVE_LEN: usize = 6;
+
+/// A selective set is also small: a case-insensitive literal's hundreds of
+/// variants are not, however long each is.
+const SELECTIVE_SET_LEN: usize = 8;
+
+fn is_selective(set: &[Vec<u8>]) -> bool {
+    set.len() <= SELECTIVE_SET_LEN
+        && set.iter().all(|literal| {
+            literal.len() >= SELECTIVE_LEN && expected_frequency(literal) <= LITERAL_SLOT
+        })
 }
 
 fn set_cost(set: &[Vec<u8>]) -> f64 {
@@ -427,6 +449,24 @@ mod tests {
         assert_eq!(
             required(r"^\s*(test.*) failed - num_retries_left:"),
             Some(vec![" failed - num_retries_left:".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_selective_literal_at_the_start_beats_the_shape_after_it() {
+        // `::check_` looks rarer to a byte model, but a log listing test ids
+        // has it on every line.
+        assert_eq!(
+            required(r"^(?:BROKEN|UNSTABLE) (\S+\.rs::\S+::check_\S+)"),
+            Some(vec!["BROKEN ".to_owned(), "UNSTABLE ".to_owned()])
+        );
+        // A start too short to be selective gives way to a rarer literal.
+        assert_eq!(
+            required(r"^ok (\S+) is not a known [Ww]orkspace member"),
+            Some(vec![
+                " is not a known Workspace member".to_owned(),
+                " is not a known workspace member".to_owned()
+            ])
         );
     }
 

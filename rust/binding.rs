@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
+use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{
     PyFileNotFoundError, PyIndexError, PyMemoryError, PyOSError, PyPermissionError, PyTypeError,
     PyValueError,
@@ -20,6 +21,7 @@ use crate::classify::locator::Baseline;
 use crate::classify::verdict::Verdict;
 use crate::classify::{lint, naive, prefilter, ruleset};
 use crate::collate::columns::{Column, FieldKind, Strings, Values};
+use crate::collate::text::{self, TextColumn, ValidityBits};
 use crate::collate::upload;
 use crate::config::DEFAULT_CONTEXT_DEPTH;
 use crate::decode::{check_limit, decode_text};
@@ -46,6 +48,7 @@ impl From<Error> for PyErr {
                 _ => PyOSError::new_err(message),
             },
             Error::Gzip(_) | Error::MalformedUpload(_) => CorruptInputError::new_err(message),
+            Error::InvalidColumn(_) => PyValueError::new_err(message),
             Error::TooLarge { .. } => InputTooLargeError::new_err(message),
             Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
             Error::RuleSetSyntax(_) | Error::BadPattern { .. } | Error::TooBig(_) => {
@@ -783,4 +786,104 @@ pub fn decode_log(
     max_bytes: Option<usize>,
 ) -> PyResult<String> {
     with_log_text(py, data, max_bytes, str::to_owned)
+}
+
+/// The text lines of records whose cells are `columns`: pyarrow `int64` or
+/// `string` arrays of one length, read in place.
+#[pyfunction]
+pub fn text_lines<'py>(
+    py: Python<'py>,
+    columns: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let arrays = columns
+        .iter()
+        .map(ArrowArray::borrow)
+        .collect::<PyResult<Vec<_>>>()?;
+    let rows = arrays.first().map_or(0, |array| array.length);
+    if arrays.iter().any(|array| array.length != rows) {
+        return Err(PyValueError::new_err("the columns are not of one length"));
+    }
+    let views = arrays
+        .iter()
+        .map(ArrowArray::view)
+        .collect::<PyResult<Vec<_>>>()?;
+    let lines = py.detach(|| text::text_lines(&views, rows))?;
+    Ok(PyBytes::new(py, &lines))
+}
+
+/// A pyarrow array's buffers, held (and so kept alive and unchanged) while
+/// the core reads them.
+struct ArrowArray {
+    is_string: bool,
+    length: usize,
+    offset: usize,
+    validity: Option<PyUntypedBuffer>,
+    values: PyUntypedBuffer,
+    /// A string array's character data.
+    data: Option<PyUntypedBuffer>,
+}
+
+impl ArrowArray {
+    fn borrow(array: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let kind: String = array.getattr("type")?.str()?.extract()?;
+        let is_string = match kind.as_str() {
+            "string" => true,
+            "int64" => false,
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "text cells must be int64 or string arrays, not {other}"
+                )))
+            }
+        };
+        let buffers: Vec<Option<Bound<'_, PyAny>>> = array.call_method0("buffers")?.extract()?;
+        let buffer = |index: usize| -> PyResult<Option<PyUntypedBuffer>> {
+            let Some(Some(object)) = buffers.get(index) else {
+                return Ok(None);
+            };
+            let buffer = PyUntypedBuffer::get(object)?;
+            if !buffer.is_c_contiguous() {
+                return Err(PyValueError::new_err("an array's buffer is not contiguous"));
+            }
+            Ok(Some(buffer))
+        };
+        let values = buffer(1)?.ok_or_else(|| PyValueError::new_err("an array has no values"))?;
+        Ok(Self {
+            is_string,
+            length: array.len()?,
+            offset: array.getattr("offset")?.extract()?,
+            validity: buffer(0)?,
+            values,
+            data: if is_string { buffer(2)? } else { None },
+        })
+    }
+
+    fn view(&self) -> PyResult<TextColumn<'_>> {
+        let validity = self.validity.as_ref().map(|bits| ValidityBits {
+            bits: bytes(bits),
+            offset: self.offset,
+        });
+        let width = if self.is_string { 4 } else { 8 };
+        let values = bytes(&self.values)
+            .get(self.offset * width..)
+            .ok_or_else(|| PyValueError::new_err("an array's offset is beyond its values"))?;
+        Ok(match &self.data {
+            Some(data) => TextColumn::Str {
+                offsets: values,
+                data: bytes(data),
+                validity,
+            },
+            None if self.is_string => TextColumn::Str {
+                offsets: values,
+                data: &[],
+                validity,
+            },
+            None => TextColumn::Int { values, validity },
+        })
+    }
+}
+
+fn bytes(buffer: &PyUntypedBuffer) -> &[u8] {
+    // SAFETY: the buffer is held for as long as the slice is borrowed, and
+    // pyarrow's buffers are immutable and contiguous; bytes need no alignment.
+    unsafe { std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), buffer.len_bytes()) }
 }

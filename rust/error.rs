@@ -19,6 +19,10 @@ pub enum Error {
     /// gzip): a retry cannot help.
     #[error("malformed upload: {0}")]
     MalformedUpload(String),
+    /// A column handed to the core does not have the Arrow layout it claims
+    /// (a caller's bug, never the data's).
+    #[error("invalid Arrow column: {0}")]
+    InvalidColumn(String),
     /// The ruleset text is not valid TOML or does not have the expected shape.
     #[error("invalid ruleset: {0}")]
     RuleSetSyntax(String),

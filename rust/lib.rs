@@ -17,7 +17,7 @@ mod _core {
     #[pymodule_export]
     use crate::binding::{
         decode_log, lint_rules, naive_classify, normalize_line, required_literals, survey,
-        LogSurvey, Match, RuleSet,
+        text_lines, LogSurvey, Match, RuleSet,
     };
     #[pymodule_export]
     use crate::binding::{CorruptInputError, InputTooLargeError, RuleSetError};

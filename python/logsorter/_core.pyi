@@ -25,6 +25,7 @@ __all__ = [
     "normalize_line",
     "required_literals",
     "survey",
+    "text_lines",
 ]
 
 __version__: str
@@ -312,6 +313,14 @@ def required_literals(pattern: str) -> list[bytes] | None:
     match (one of them is in every match); ``None`` when it has none, so it is
     tried on every line, which ``lint_rules`` reports as ``no-literal``.
     Raises ``RuleSetError`` when the pattern does not parse."""
+
+def text_lines(columns: Sequence[pa.Array]) -> bytes:
+    """The lines of text of records whose cells are ``columns``, in order:
+    ``int64`` or ``string`` arrays of one length, read in place. Cells are
+    joined by tabs and each line ends in a newline; a null is ``\\N``, and
+    backslashes, tabs and line breaks inside strings are escaped (``\\\\``,
+    ``\\t``, ``\\n``, ``\\r``). Releases the GIL while rendering; raises
+    ``TypeError`` for an array of another type."""
 
 def decode_log(data: bytes | str, *, max_bytes: int | None = None) -> str:
     """The log's text as the engine reads it: gzip decompressed (detected by

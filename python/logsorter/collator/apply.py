@@ -11,7 +11,7 @@ import pyarrow as pa
 from logsorter.collator.current import Current, parquet_bytes
 from logsorter.collator.merge import empty_snapshot_diff, merge_events, merge_snapshot
 from logsorter.collator.records import Upload
-from logsorter.collator.schema import TEXT_LINE, Kind
+from logsorter.collator.schema import Kind
 
 
 def merge_upload(current: Current, upload: Upload) -> tuple[Current, pa.Table]:
@@ -29,7 +29,6 @@ def merge_upload(current: Current, upload: Upload) -> tuple[Current, pa.Table]:
 
 
 def stored_diff(diff: pa.Table) -> tuple[bytes, str]:
-    """The diff as stored (parquet, without the text lines) and the digest
-    of those bytes."""
-    data = parquet_bytes(diff.drop_columns([TEXT_LINE]))
+    """The diff as stored (parquet) and the digest of those bytes."""
+    data = parquet_bytes(diff)
     return data, hashlib.sha256(data).hexdigest()[:16]

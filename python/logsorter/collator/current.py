@@ -20,17 +20,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from logsorter.collator.keys import version_id
-from logsorter.collator.schema import TEXT_LINE, LogType, current_schema
+from logsorter.collator.schema import LogType, current_schema
 from logsorter.storage import Store
 
 _METADATA_KEY = b"logsorter.collator"
 
 #: Columns of nearly unique values, where a dictionary only costs time.
-_NO_DICTIONARY = {"record_key", "content_hash", "extra", "body", TEXT_LINE}
-#: Hex digests, which lz4 cannot shrink, and the long text columns, where lz4
-#: saves about 60% of their bytes but costs more time to compress and
+_NO_DICTIONARY = {"record_key", "content_hash", "extra", "body"}
+#: Hex digests, which lz4 cannot shrink, and the long text column, where lz4
+#: saves about 60% of its bytes but costs more time to compress and
 #: decompress than writing and reading those bytes does.
-_UNCOMPRESSED = {"record_key", "content_hash", "body", TEXT_LINE}
+_UNCOMPRESSED = {"record_key", "content_hash", "body"}
 #: Bytes per read of ``current``: large enough that Python's file calls cost
 #: nothing next to decoding.
 _READ_BUFFER = 1 << 20

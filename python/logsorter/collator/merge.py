@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logsorter.collator.keys import UploadKey
-from logsorter.collator.schema import REPEATED, TEXT_LINE, TIMESTAMP, LogType, current_schema
-from logsorter.collator.text import in_text_order, text_lines, with_rows_in_text_order
+from logsorter.collator.schema import REPEATED, TIMESTAMP, LogType, current_schema
+from logsorter.collator.text import in_text_order, with_rows_in_text_order
 
 CHANGE = "change"
 
@@ -54,7 +54,6 @@ def with_provenance(
         "last_seen_at": pa.nulls(rows, TIMESTAMP).fill_null(at),
         "source_key": repeated(upload.key),
         "app_version": repeated(app_version),
-        TEXT_LINE: text_lines(records, log_type),
     }
     schema = current_schema(log_type)
     return pa.table(

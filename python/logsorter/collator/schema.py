@@ -192,10 +192,6 @@ def parsed_schema(log_type: LogType) -> pa.Schema:
     return schema
 
 
-#: Each record's line in the text file, formatted once (see ``text.py``).
-TEXT_LINE = "text_line"
-
-
 def text_columns(log_type: LogType) -> list[str]:
     """The columns of the text file: what the phone sent."""
     return [field for field, _ in log_type.fields] + ["extra"]
@@ -203,8 +199,9 @@ def text_columns(log_type: LogType) -> list[str]:
 
 @cache
 def current_schema(log_type: LogType) -> pa.Schema:
-    """The schema of ``current`` for one log type; diffs have the same
-    columns but ``text_line``."""
+    """The schema of ``current`` for one log type: the phone's fields, then
+    ``extra``, then ``PROVENANCE``. Event diffs have the same columns;
+    snapshot diffs add a ``change``."""
     parsed = parsed_schema(log_type)
     fields = [parsed.field(name) for name, _ in log_type.fields]
-    return pa.schema([*fields, parsed.field("extra"), *PROVENANCE, (TEXT_LINE, pa.string())])
+    return pa.schema([*fields, parsed.field("extra"), *PROVENANCE])

@@ -5,10 +5,10 @@ record key). The columns are what the phone sent: the known fields, then
 (``\\\\``, ``\\t``, ``\\n``, ``\\r``) and a missing value is written ``\\N``,
 so every record stays on one line and the text can be split back into fields.
 
-Each record's line is formatted once, when it first arrives, and kept in the
-``text_line`` column of ``current``, and ``current`` is kept in text order:
-rendering a million-record device is then one copy of that column, not a sort
-and a million lines formatted again on every upload.
+The core renders the lines (``_core.text_lines``, where the format is stated
+once), reading the columns in place, a batch of rows at a time. ``current``
+is kept in text order, so rendering a million-record device is a walk over
+its rows, not a sort.
 """
 
 from __future__ import annotations
@@ -19,29 +19,22 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logsorter.collator.schema import TEXT_LINE, LogType, text_columns
+from logsorter._core import text_lines
+from logsorter.collator.schema import LogType, text_columns
 
-_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-NULL = "\\N"
+#: Rows rendered per call into the core: a few megabytes of text each, so
+#: the whole text is never in memory at once.
+BATCH_ROWS = 1 << 14
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _cells(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as the core renders it, ``int64`` or ``string``: lists
+    joined by commas, other kinds as Arrow writes them as strings."""
     if pa.types.is_list(column.type):
-        column = pc.binary_join(column, ",")
-    elif not pa.types.is_string(column.type):
-        # Numbers and booleans never need escaping.
-        return pc.fill_null(column.cast(pa.string()), NULL)
-    if pc.any(pc.match_substring_regex(column, r"[\\\t\n\r]")).as_py():
-        for raw, escaped in _ESCAPES:
-            column = pc.replace_substring(column, raw, escaped)
-    return pc.fill_null(column, NULL)
-
-
-def text_lines(records: pa.Table, log_type: LogType) -> pa.ChunkedArray:
-    """Each record's line of text, newline included."""
-    cells = [_as_text(records[name]) for name in text_columns(log_type)]
-    line = pc.binary_join_element_wise(*cells, "\t")
-    return pc.binary_join_element_wise(line, "", "\n")
+        return pc.binary_join(column, ",")
+    if pa.types.is_int64(column.type) or pa.types.is_string(column.type):
+        return column
+    return column.cast(pa.string())
 
 
 def _sort_keys(log_type: LogType) -> list[tuple[str, str]]:
@@ -88,24 +81,14 @@ def _first_after(ordered: pa.Table, row: pa.Table, log_type: LogType) -> int:
 
 def render_text(table: pa.Table, log_type: LogType) -> Callable[[BinaryIO], None]:
     """A writer of the text of ``table`` (in text order): the header, then
-    each chunk's lines straight from Arrow's buffer, with no copy gathered."""
-    header = ("\t".join(text_columns(log_type)) + "\n").encode()
-    chunks = [chunk for chunk in table[TEXT_LINE].chunks if len(chunk)]
+    the records' lines, a batch at a time."""
+    names = text_columns(log_type)
+    header = ("\t".join(names) + "\n").encode()
+    cells = pa.table([_cells(table[name]) for name in names], names=names)
 
     def write(sink: BinaryIO) -> None:
         sink.write(header)
-        for lines in chunks:
-            sink.write(_characters(lines))
+        for batch in cells.to_batches(max_chunksize=BATCH_ROWS):
+            sink.write(text_lines(batch.columns))
 
     return write
-
-
-def _characters(lines: pa.StringArray) -> pa.Buffer:
-    # Every line ends in a newline, so the text is the character data
-    # between the first and last offsets.
-    _, offset_buffer, data = lines.buffers()
-    offsets = pa.Array.from_buffers(
-        pa.int32(), len(lines) + 1, [None, offset_buffer], offset=lines.offset
-    )
-    first, last = offsets[0].as_py(), offsets[-1].as_py()
-    return data.slice(first, last - first)

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from collator_support import DEVICE, current, diffs, sms
 from logsorter.collator import collate_upload
@@ -97,6 +99,30 @@ def test_the_sweep_rebuilds_a_corrupt_current_without_a_new_upload(store: Store)
     assert len(current(store)) == 2
     assert pending_uploads(store) == []
     assert repair_device_logs(store) == []
+
+
+def test_a_current_with_a_column_the_schema_dropped_is_read_without_a_rebuild(
+    store: Store,
+) -> None:
+    """Collators before the core rendered the text kept a ``text_line`` per
+    record in ``current``: such a file is read, not rebuilt from the uploads,
+    and the next commit writes it without that column."""
+    store.put(DEVICE + "sms-0", upload([sms(0), sms(1)]))
+    collate_upload(store, DEVICE + "sms-0")
+    stored = load_current(store, CURRENT, SMS)
+    lines = pa.array(["earlier line\n"] * stored.table.num_rows, pa.string())
+    older = stored.derived(stored.table.append_column("text_line", lines), None)
+    store.put(CURRENT, older.write)
+    # The upload that would be replayed by a rebuild is gone: only a read of
+    # the stored file keeps its records.
+    store.delete(DEVICE + "sms-0")
+    store.put(DEVICE + "sms-1", upload([sms(2)]))
+    assert collate_upload(store, DEVICE + "sms-1").added == 1
+    assert sorted(r["address"] for r in current(store)) == [sms(i)["address"] for i in range(3)]
+    rewritten = store.get(CURRENT)
+    assert rewritten is not None
+    assert "text_line" not in pq.read_schema(pa.BufferReader(rewritten.data)).names
+    assert list(store.list_keys("collated_logs/quarantine/")) == []
 
 
 class OvertakingStore(PassThroughStore):

@@ -83,9 +83,8 @@ class CorruptCurrent(Exception):
 
 
 class OutdatedCurrent(CorruptCurrent):
-    """A ``current`` written with other columns (an older schema of its log
-    type, or an older collator's): sound, but rebuilt from the uploads
-    rather than read."""
+    """A ``current`` without some of its schema's columns (an older schema
+    of its log type): sound, but rebuilt from the uploads rather than read."""
 
 
 @dataclass
@@ -135,9 +134,13 @@ def load_current(store: Store, key: str, log_type: LogType) -> Current:
             table = pq.read_table(file, pre_buffer=False, buffer_size=_READ_BUFFER)
             uploads, snapshot = _decode_metadata(table.schema)
             expected = current_schema(log_type)
-            if table.schema.names != expected.names:
+            if not set(expected.names) <= set(table.schema.names):
                 raise OutdatedCurrent(f"{key} has the columns of another schema of {log_type.name}")
-            table = table.replace_schema_metadata(None).cast(expected)
+            # A column the schema no longer has (the ``text_line`` of each
+            # record that collators kept before the core rendered the text)
+            # is dropped here rather than costing the device a rebuild: the
+            # next commit writes the file without it.
+            table = table.select(expected.names).replace_schema_metadata(None).cast(expected)
         except (pa.ArrowException, ValueError, KeyError, TypeError) as err:
             raise CorruptCurrent(f"{key} cannot be read: {err}") from err
     return Current(table, info.etag, uploads, snapshot)

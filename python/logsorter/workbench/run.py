@@ -143,6 +143,16 @@ def unreadable(ref: LogRef, reason: str) -> LogResult:
 
 
 def peak_rss_bytes() -> int:
+    """This process's peak resident memory. Linux's ``VmHWM`` first:
+    ``ru_maxrss`` survives ``exec``, so a command started by a large process
+    would report that process's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     # Linux reports kilobytes.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 

@@ -10,6 +10,7 @@
 //! win.
 
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
@@ -131,9 +132,14 @@ pub(crate) fn expected_frequency(literal: &[u8]) -> f64 {
     excess
         * literal
             .iter()
-            .map(|&byte| byte_frequency(byte))
+            .map(|&byte| BYTE_FREQUENCY[usize::from(byte)])
             .product::<f64>()
 }
+
+/// `byte_frequency` of every byte, looked up: the cost model is evaluated
+/// for every part of every literal when a ruleset is compiled.
+static BYTE_FREQUENCY: LazyLock<[f64; 256]> =
+    LazyLock::new(|| std::array::from_fn(|byte| byte_frequency(byte as u8)));
 
 /// A byte's share of CI log text, roughly: English letter frequencies for
 /// lowercase, capitals far rarer, digits and path punctuation common.
@@ -268,6 +274,9 @@ fn reduced(literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 /// could replace some of them, which ones contain it.
 struct AnchorCover<'a> {
     anchors: Vec<&'a [u8]>,
+    /// Each anchor's `expected_frequency` plus its slot, computed once:
+    /// every saving considered sums them.
+    costs: Vec<f64>,
     is_alive: Vec<bool>,
     containing: HashMap<&'a [u8], Vec<usize>>,
     /// Candidate strings by their last computed saving, largest first; a
@@ -307,6 +316,7 @@ impl<'a> AnchorCover<'a> {
     fn new(literals: &'a [Vec<u8>]) -> Self {
         let mut cover = Self {
             anchors: Vec::with_capacity(literals.len()),
+            costs: Vec::with_capacity(literals.len()),
             is_alive: Vec::with_capacity(literals.len()),
             containing: HashMap::new(),
             queue: BinaryHeap::new(),
@@ -325,6 +335,7 @@ impl<'a> AnchorCover<'a> {
     fn add(&mut self, anchor: &'a [u8]) {
         let id = self.anchors.len();
         self.anchors.push(anchor);
+        self.costs.push(expected_frequency(anchor) + LITERAL_SLOT);
         self.is_alive.push(true);
         for len in MIN_LITERAL_LEN..=anchor.len().min(MAX_ANCHOR_LEN) {
             for part in anchor.windows(len) {
@@ -344,10 +355,7 @@ impl<'a> AnchorCover<'a> {
             .copied()
             .filter(|&id| self.is_alive[id])
             .collect();
-        let replaced: f64 = ids
-            .iter()
-            .map(|&id| expected_frequency(self.anchors[id]) + LITERAL_SLOT)
-            .sum();
+        let replaced: f64 = ids.iter().map(|&id| self.costs[id]).sum();
         let saving = replaced - expected_frequency(part) - LITERAL_SLOT;
         (ids.len() > 1 && saving > 0.0).then_some((saving, ids))
     }

@@ -5,8 +5,9 @@ record key). The columns are what the phone sent: the known fields, then
 (``\\\\``, ``\\t``, ``\\n``, ``\\r``) and a missing value is written ``\\N``,
 so every record stays on one line and the text can be split back into fields.
 
-The core renders the lines (``_core.text_lines``, where the format is stated
-once), reading the columns in place, a batch of rows at a time. ``current``
+The core renders the lines (``_core.text_lines``, in
+``rust/collate/text.rs``), reading the columns in place, a batch of rows at a
+time; kinds it does not take are turned into strings by Arrow first. ``current``
 is kept in text order, so rendering a million-record device is a walk over
 its rows, not a sort.
 """

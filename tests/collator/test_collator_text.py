@@ -1,6 +1,6 @@
 """The text the core renders from a table's columns, against a line-by-line
-oracle in Python, over every kind of cell, nulls, escapes, chunking and
-sliced (offset) arrays."""
+oracle in Python, over every kind of cell, nulls, escapes, chunking, sliced
+(offset) arrays and batch sizes."""
 
 from __future__ import annotations
 
@@ -86,11 +86,11 @@ def tables(draw: st.DrawFn) -> tuple[pa.Table, LogType]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(tables())
-def test_text_is_the_oracles_line_by_line(case: tuple[pa.Table, LogType]) -> None:
+@given(tables(), st.integers(1, 8))
+def test_text_is_the_oracles_line_by_line(case: tuple[pa.Table, LogType], batch_rows: int) -> None:
     table, kind = case
     sink = io.BytesIO()
-    render_text(table, kind)(sink)
+    render_text(table, kind, batch_rows)(sink)
     assert sink.getvalue() == _oracle(table, kind)
 
 

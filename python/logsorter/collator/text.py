@@ -80,16 +80,18 @@ def _first_after(ordered: pa.Table, row: pa.Table, log_type: LogType) -> int:
     return low
 
 
-def render_text(table: pa.Table, log_type: LogType) -> Callable[[BinaryIO], None]:
+def render_text(
+    table: pa.Table, log_type: LogType, batch_rows: int = BATCH_ROWS
+) -> Callable[[BinaryIO], None]:
     """A writer of the text of ``table`` (in text order): the header, then
-    the records' lines, a batch at a time."""
+    the records' lines, ``batch_rows`` at a time."""
     names = text_columns(log_type)
     header = ("\t".join(names) + "\n").encode()
     cells = pa.table([_cells(table[name]) for name in names], names=names)
 
     def write(sink: BinaryIO) -> None:
         sink.write(header)
-        for batch in cells.to_batches(max_chunksize=BATCH_ROWS):
+        for batch in cells.to_batches(max_chunksize=batch_rows):
             sink.write(text_lines(batch.columns))
 
     return write

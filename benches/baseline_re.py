@@ -4,7 +4,8 @@ This module is the yardstick of the engine twice over: the benchmarks time it
 beside the Rust engine, and the differential tests use it as the oracle the
 engine must agree with. It is therefore written for obviousness, not speed:
 every line is normalized on its own, and every rule is tried against the kept
-lines one by one, last line first.
+lines one by one, last line first (first line first for a rule with
+``occurrence = 'first'``).
 
 What it implements (the engine's contract):
 
@@ -20,7 +21,8 @@ What it implements (the engine's contract):
    matching ``start`` through the next line matching ``end``. A line dropped
    by an ignore-line pattern neither opens nor closes a region.
 5. The verdict is the highest-priority rule matching any kept line, at the
-   last line it matches, with the participating capture groups (the whole
+   last line it matches (the first, for a rule with ``occurrence =
+   'first'``), with the participating capture groups (the whole
    match when the pattern has no group) and the kept ``+`` lines walking back
    from the matched line, nearest first.
 
@@ -86,6 +88,8 @@ class BaselineMatch:
 class BaselineRule:
     name: str
     regex: re.Pattern[str]
+    #: The rule's ``occurrence = 'first'``: its first matching line, not its last.
+    takes_first: bool = False
 
 
 def decode_log(data: bytes | str) -> str:
@@ -147,7 +151,9 @@ class BaselineRuleSet:
                 raise ValueError(
                     f"invalid ruleset: rule {index} ({entry['name']!r}): {err}"
                 ) from err
-            rules.append(BaselineRule(entry["name"], regex))
+            rules.append(
+                BaselineRule(entry["name"], regex, entry.get("occurrence", "last") == "first")
+            )
         return cls(
             rules,
             [re.compile(p) for p in line_patterns],
@@ -181,7 +187,7 @@ class BaselineRuleSet:
         lines = split_lines(decode_log(data))
         kept = self.kept_line_indices(lines)
         for rule in self.rules:
-            line = last_matching_line(rule, lines, kept)
+            line = matching_line(rule, lines, kept)
             if line is not None:
                 return verdict(rule, lines, kept, line, context_depth)
         return None
@@ -193,14 +199,16 @@ class BaselineRuleSet:
         kept = self.kept_line_indices(lines)
         matches = []
         for rule in self.rules:
-            line = last_matching_line(rule, lines, kept)
+            line = matching_line(rule, lines, kept)
             if line is not None:
                 matches.append(verdict(rule, lines, kept, line, context_depth))
         return matches
 
 
-def last_matching_line(rule: BaselineRule, lines: list[str], kept: list[int]) -> int | None:
-    return next((i for i in reversed(kept) if rule.regex.search(lines[i])), None)
+def matching_line(rule: BaselineRule, lines: list[str], kept: list[int]) -> int | None:
+    """The rule's last matching kept line, or its first for a rule that takes it."""
+    order = kept if rule.takes_first else reversed(kept)
+    return next((i for i in order if rule.regex.search(lines[i])), None)
 
 
 def verdict(

@@ -174,7 +174,7 @@ impl RuleSet {
     ) -> PyResult<Vec<Match>> {
         let options = options(context_depth, threads);
         let verdicts = with_log_text(py, data, max_bytes, |text| {
-            self.inner.last_match_per_rule(text, options)
+            self.inner.match_per_rule(text, options)
         })?;
         Ok(verdicts.into_iter().map(Match::from).collect())
     }

@@ -194,13 +194,15 @@ def rulesets(draw: st.DrawFn) -> str:
             st.tuples(
                 st.sampled_from(["a", "b", "c", "d"]),
                 st.one_of(patterns().filter(loads), st.sampled_from(DEGENERATE_PATTERNS)),
+                st.sampled_from(["", "occurrence = 'first'\n", "occurrence = 'last'\n"]),
             ),
             min_size=1,
             max_size=6,
         )
     )
     toml = "".join(
-        f"[[rule]]\nname = '{name}'\npattern = {toml_string(pattern)}\n" for name, pattern in rules
+        f"[[rule]]\nname = '{name}'\npattern = {toml_string(pattern)}\n{occurrence}"
+        for name, pattern, occurrence in rules
     )
     if draw(st.booleans()):
         return toml

@@ -148,7 +148,8 @@ class RuleSet:
         max_bytes: int | None = None,
     ) -> Match | None:
         """Classify a log: the highest-priority rule that matches any kept line,
-        at the last line it matches, or ``None``. The match carries at most
+        at the last line it matches (the first, for a rule with ``occurrence =
+        'first'``), or ``None``. The match carries at most
         ``context_depth`` (default ``DEFAULT_CONTEXT_DEPTH``) lines of context.
 
         With a ``[fallback]`` table, when no rule matches or the winner is one
@@ -178,8 +179,9 @@ class RuleSet:
         threads: int | None = None,
         max_bytes: int | None = None,
     ) -> list[Match]:
-        """Every rule's last match, in priority order (rules only: the
-        locator and a baseline play no part)."""
+        """Every rule's match (its last, or its first for a rule with
+        ``occurrence = 'first'``), in priority order (rules only: the locator
+        and a baseline play no part)."""
     @property
     def digest(self) -> str:
         """A stable hash of the rules, ignore patterns and fallback (not of

@@ -23,7 +23,7 @@ use super::ignore::{KeptLines, RegionTracker};
 use super::locator::{self, Baseline, Located};
 use super::normalize::{self, TIMESTAMP_PATTERN};
 use super::prefilter::{line_literals, LiteralSearch};
-use super::ruleset::{one_line, Pattern, RuleSet};
+use super::ruleset::{one_line, Occurrence, Pattern, RuleSet};
 use super::verdict::Verdict;
 use crate::config;
 use crate::error::{Error, Result};
@@ -231,9 +231,10 @@ struct LineRef {
     start: usize,
 }
 
-/// For each rule, the last kept line it matches, if any.
+/// For each rule, the kept line it names, if it matches any: its last match,
+/// or its first for a rule that takes its first (`Occurrence`).
 struct Scan {
-    last_match: Vec<Option<LineRef>>,
+    matched: Vec<Option<LineRef>>,
     kept: KeptLines,
 }
 
@@ -474,7 +475,7 @@ impl CompiledRuleSet {
     }
 
     /// The highest-priority rule that matches a kept line, at the last line
-    /// it matches. With a `[fallback]` table, when no rule matches or the
+    /// it matches (the first, for a rule that takes its first). With a `[fallback]` table, when no rule matches or the
     /// winner is a wrapper or catch-all, the locator's line instead if it
     /// scores at least `min_score`; a wrapper's or catch-all's line that the
     /// baseline also prints does not win.
@@ -485,7 +486,7 @@ impl CompiledRuleSet {
     /// The verdict `classify` reaches from the scan of `data`.
     fn decide(&self, data: &str, scan: &Scan, options: Options) -> Option<Verdict> {
         let mut matches = scan
-            .last_match
+            .matched
             .iter()
             .enumerate()
             .filter_map(|(i, l)| l.map(|l| (i, l)));
@@ -516,10 +517,11 @@ impl CompiledRuleSet {
         }
     }
 
-    /// Every rule's last match, in priority order.
-    pub fn last_match_per_rule(&self, data: &str, options: Options) -> Vec<Verdict> {
+    /// Every rule's match (its last, or its first for a rule that takes its
+    /// first), in priority order.
+    pub fn match_per_rule(&self, data: &str, options: Options) -> Vec<Verdict> {
         let scan = self.scan(data, options.threads);
-        scan.last_match
+        scan.matched
             .iter()
             .enumerate()
             .filter_map(|(i, l)| {
@@ -531,7 +533,10 @@ impl CompiledRuleSet {
     fn scan(&self, raw: &str, threads: usize) -> Scan {
         let scanner = &self.scanner;
         let layout = scanner.layout;
-        let mut last_match = vec![None; self.ruleset.rules.len()];
+        let mut matched: Vec<Option<LineRef>> = vec![None; self.ruleset.rules.len()];
+        let takes_first: Vec<bool> = (self.ruleset.rules.iter())
+            .map(|rule| rule.occurrence == Occurrence::First)
+            .collect();
         let mut regions = RegionTracker::default();
         let patterns: Vec<&Pattern> = self.ruleset.patterns().map(|(p, _)| p).collect();
         let mut hits = vec![false; scanner.per_line.pattern_count];
@@ -551,12 +556,15 @@ impl CompiledRuleSet {
                     .enumerate()
                     .filter(|(_, &h)| h)
                 {
-                    last_match[rule] = Some(line);
+                    // Candidate lines come in line order.
+                    if !(takes_first[rule] && matched[rule].is_some()) {
+                        matched[rule] = Some(line);
+                    }
                 }
             }
         }
         Scan {
-            last_match,
+            matched,
             kept: regions.finish(),
         }
     }
@@ -666,6 +674,30 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_that_takes_its_first_match_names_its_first_line() {
+        let toml = "[[rule]]\nname = 'compile'\npattern = '^error: (\\w+)'\noccurrence = 'first'\n\
+                    [[rule]]\nname = 'test'\npattern = '^FAIL (\\w+)'\n";
+        let rs = CompiledRuleSet::from_toml(toml).unwrap();
+        let log = "FAIL a\nerror: x\nerror: y\nok\nFAIL b\n";
+        let v = rs.classify(log, Options::default()).unwrap();
+        assert_eq!((v.rule.as_str(), v.line_num), ("compile", 2));
+        let all: Vec<_> = rs
+            .match_per_rule(log, Options::default())
+            .into_iter()
+            .map(|v| (v.rule, v.line_num))
+            .collect();
+        assert_eq!(all, [("compile".to_owned(), 2), ("test".to_owned(), 5)]);
+        // Searched in pieces on two threads, the first is still the first.
+        let long = format!("{log}{}{}", "ok\n".repeat(6 << 20), "error: z\n".repeat(3));
+        assert_eq!(search_threads(2, long.len()), 2);
+        let threads = Options {
+            threads: 2,
+            ..Options::default()
+        };
+        assert_eq!(rs.classify(&long, threads).unwrap().line_num, 2);
+    }
+
+    #[test]
     fn no_group_captures_the_whole_match_and_absent_groups_are_skipped() {
         let rs = ruleset(&[("g", "x(a)?(b)"), ("whole", "^err.r")]);
         assert_eq!(
@@ -725,9 +757,9 @@ mod tests {
     }
 
     #[test]
-    fn last_match_per_rule_lists_each_rule_once_in_priority_order() {
+    fn match_per_rule_lists_each_rule_once_in_priority_order() {
         let rs = ruleset(&[("a", "^a"), ("b", "^b"), ("c", "^c")]);
-        let all = rs.last_match_per_rule("b1\na1\nb2\n", Options::default());
+        let all = rs.match_per_rule("b1\na1\nb2\n", Options::default());
         let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
         assert_eq!(got, [("a", 2), ("b", 3)]);
     }
@@ -746,7 +778,7 @@ mod tests {
             "{ts}x 3 errors\r\n{ts}3 errors\r\n{ts}\x1b[31mFAIL\x1b[0mED test_a\r\n\
              {ts}ok\n12-ab\n{ts}\x1b[1m7 done\n"
         );
-        let all = rs.last_match_per_rule(&log, Options::default());
+        let all = rs.match_per_rule(&log, Options::default());
         let got: Vec<_> = all.iter().map(|v| (v.rule.as_str(), v.line_num)).collect();
         assert_eq!(got, [("count", 6), ("dash", 5), ("split", 3)]);
         assert_eq!(all[2].line, "FAILED test_a");

@@ -1,10 +1,11 @@
 //! The naive scan the engine is measured against and checked with: every rule
-//! walks every kept line, last line first, until one matches. Same
-//! normalization, same ignore handling, same verdict; only the matching differs.
+//! walks every kept line, last line first (first line first for a rule that
+//! takes its first match), until one matches. Same normalization, same ignore
+//! handling, same verdict; only the matching differs.
 
 use super::ignore::{KeptLines, RegionTracker};
 use super::normalize::NormalizedLog;
-use super::ruleset::RuleSet;
+use super::ruleset::{Occurrence, RuleSet};
 use super::verdict::Verdict;
 
 pub fn classify(rules: &RuleSet, data: &str, context_depth: usize) -> Option<Verdict> {
@@ -26,10 +27,11 @@ pub fn classify(rules: &RuleSet, data: &str, context_depth: usize) -> Option<Ver
     }
     let kept = regions.finish();
     rules.rules.iter().enumerate().find_map(|(index, rule)| {
-        let line = *kept_lines
-            .iter()
-            .rev()
-            .find(|&&line| rule.pattern.regex().is_match(log.line(line)))?;
+        let matches = |line: &&usize| rule.pattern.regex().is_match(log.line(**line));
+        let line = *match rule.occurrence {
+            Occurrence::Last => kept_lines.iter().rev().find(matches),
+            Occurrence::First => kept_lines.iter().find(matches),
+        }?;
         let context = context(&log, &kept, line, context_depth);
         Some(Verdict::new(
             rules,

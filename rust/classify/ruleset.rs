@@ -55,6 +55,21 @@ struct FallbackEntry {
 struct RuleEntry {
     name: String,
     pattern: String,
+    #[serde(default)]
+    occurrence: Occurrence,
+}
+
+/// Which of the lines a rule matches is its verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Occurrence {
+    /// The last: a failure's final report comes after what led up to it.
+    /// Upstream's choice, and every rule's unless it says otherwise.
+    #[default]
+    Last,
+    /// The first: a compiler's first error is the cause, and those after it
+    /// often follow from it.
+    First,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +90,7 @@ struct RegionEntry {
 pub struct Rule {
     pub name: String,
     pub pattern: Pattern,
+    pub occurrence: Occurrence,
 }
 
 /// A pattern parsed once when the ruleset loaded (the engine builds its
@@ -277,6 +293,7 @@ impl RuleSet {
                 Ok(Rule {
                     pattern,
                     name: entry.name,
+                    occurrence: entry.occurrence,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -433,6 +450,11 @@ fn digest(
     for rule in rules {
         field("rule.name", &rule.name);
         field("rule.pattern", rule.pattern.as_str());
+        // Only when set, so that every ruleset written before the option
+        // keeps its digest.
+        if rule.occurrence == Occurrence::First {
+            field("rule.occurrence", "first");
+        }
     }
     for pattern in ignore_lines {
         field("ignore.line", pattern);
@@ -468,6 +490,20 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         assert_eq!(rs.ignore_lines.len(), DEFAULT_IGNORE_LINES.len());
         assert_eq!(rs.ignore_regions.len(), 1);
+    }
+
+    #[test]
+    fn occurrence_is_first_or_last_and_only_first_changes_the_digest() {
+        let rule = |extra: &str| format!("[[rule]]\nname = 'a'\npattern = 'x'\n{extra}");
+        let plain = RuleSet::from_toml(&rule("")).unwrap();
+        let last = RuleSet::from_toml(&rule("occurrence = 'last'\n")).unwrap();
+        let first = RuleSet::from_toml(&rule("occurrence = 'first'\n")).unwrap();
+        assert_eq!(plain.rules[0].occurrence, Occurrence::Last);
+        assert_eq!(first.rules[0].occurrence, Occurrence::First);
+        assert_eq!(plain.digest, last.digest);
+        assert_ne!(plain.digest, first.digest);
+        let err = RuleSet::from_toml(&rule("occurrence = 'middle'\n")).unwrap_err();
+        assert!(matches!(err, Error::RuleSetSyntax(_)), "{err}");
     }
 
     #[test]

@@ -20,7 +20,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("file", metavar="FILE|-", help="log file, plain or gzip; - for stdin")
     parser.add_argument("--ruleset", metavar="PATH", help="ruleset TOML (default: packaged)")
     parser.add_argument("--context-depth", type=int, default=DEFAULT_CONTEXT_DEPTH, metavar="N")
-    parser.add_argument("--all", action="store_true", help="every rule's last match")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every rule's match (its last, or its first for occurrence = 'first')",
+    )
     parser.add_argument(
         "--baseline",
         metavar="PASS_LOG",

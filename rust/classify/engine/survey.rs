@@ -121,7 +121,7 @@ fn survey_one(
     let scan = rules.scan(text, 1);
     let verdict = rules.decide(text, &scan, classify);
     let matched = scan
-        .last_match
+        .matched
         .iter()
         .enumerate()
         .filter_map(|(rule, line)| line.map(|_| rule))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -210,3 +211,24 @@ def test_baseline_takes_a_passing_runs_lines_out(tmp_path: Path) -> None:
         ["fetch: cannot read the token"],
     )
     assert_one_line_error(run(failing, "--all", "--baseline", passing), "--baseline")
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path: Path) -> None:
+    """``logsorter classify ... | head``: the pipe is closed before anything
+    is written, which is what ``head`` does once it has its lines."""
+    log = tmp_path / "build.log"
+    log.write_text(LOG)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [logsorter_command(), "classify", "--format", "text", str(log)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert done.stderr == b""

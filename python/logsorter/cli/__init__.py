@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -52,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("logsorter: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`logsorter ... | head`): stop quietly, as
+        # other commands do, with the status a SIGPIPE would give. Output
+        # still buffered is dropped, so that flushing it at exit cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return code
 
 

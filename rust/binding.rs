@@ -162,7 +162,36 @@ impl RuleSet {
         Ok(verdict.map(Match::from))
     }
 
-    // Every rule's last match; the Python name is public API.
+    // A verdict at a line another judge named; `None` for a line that
+    // cannot be one (see `_core.pyi`).
+    #[pyo3(signature = (data, line_num, rule, score, context_depth = DEFAULT_CONTEXT_DEPTH, *, max_bytes = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn verdict_at(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        line_num: usize,
+        rule: &str,
+        score: f64,
+        context_depth: usize,
+        max_bytes: Option<usize>,
+    ) -> PyResult<Option<Match>> {
+        if !(0.0..=1.0).contains(&score) {
+            return Err(PyValueError::new_err(format!(
+                "score must be from 0 to 1, not {score}"
+            )));
+        }
+        let Some(line) = line_num.checked_sub(1) else {
+            return Ok(None);
+        };
+        let options = options(context_depth, None);
+        let verdict = with_log_text(py, data, max_bytes, |text| {
+            self.inner.verdict_at(text, line, rule, score, options)
+        })?;
+        Ok(verdict.map(Match::from))
+    }
+
+    // Every rule's match; the Python name is public API.
     #[pyo3(signature = (data, context_depth = DEFAULT_CONTEXT_DEPTH, *, threads = None, max_bytes = None))]
     fn classify_all(
         &self,

@@ -171,6 +171,23 @@ class RuleSet:
         is searched on up to ``threads`` threads (unset:
         ``LOGSORTER_THREADS``, read once per process, else the cores).
         """
+    def verdict_at(
+        self,
+        data: bytes | str,
+        line_num: int,
+        rule: str,
+        score: float,
+        context_depth: int = ...,
+        *,
+        max_bytes: int | None = None,
+    ) -> Match | None:
+        """The verdict named ``rule`` at 1-based ``line_num``, a line another
+        judge (a language model) named: the line as ``classify`` reads it,
+        its stable part (numbers, paths and hashes cut out) as the one
+        capture, its shell-trace context, and ``score`` (0 to 1). ``None``
+        when the log has no such line, the line is blank, or an ``[ignore]``
+        pattern drops it: only a kept line can be a verdict. Raises as
+        ``classify`` does, and ``ValueError`` for a score outside 0 to 1."""
     def classify_all(
         self,
         data: bytes | str,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from botocore.config import Config
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
@@ -56,6 +57,12 @@ def dynamodb_client(limits: ClientLimits = DEFAULT_LIMITS) -> DynamoDBClient:
     import boto3
 
     return boto3.session.Session().client("dynamodb", config=client_config(limits))
+
+
+def bedrock_runtime_client(limits: ClientLimits = DEFAULT_LIMITS) -> BedrockRuntimeClient:
+    import boto3
+
+    return boto3.session.Session().client("bedrock-runtime", config=client_config(limits))
 
 
 def sqs_client(limits: ClientLimits = DEFAULT_LIMITS) -> SQSClient:

@@ -517,6 +517,42 @@ impl CompiledRuleSet {
         }
     }
 
+    /// The verdict of `rule` at 0-based `line`, a line another judge (a
+    /// language model) named: the line as the engine reads it, its stable
+    /// part as the one capture, its shell-trace context, and `score`. `None`
+    /// when the log has no such line, the line is blank, or an `[ignore]`
+    /// pattern drops it: only a kept line can be a verdict.
+    pub fn verdict_at(
+        &self,
+        data: &str,
+        line: usize,
+        rule: &str,
+        score: f64,
+        options: Options,
+    ) -> Option<Verdict> {
+        let start = match line {
+            0 => 0,
+            _ => memchr::memchr_iter(b'\n', data.as_bytes()).nth(line - 1)? + 1,
+        };
+        if start >= data.len() {
+            return None;
+        }
+        let line_ref = LineRef { index: line, start };
+        let text = normalized_line(data, line_ref);
+        let kept = self.scan(data, options.threads).kept;
+        if text.trim().is_empty() || !kept.is_kept(line) {
+            return None;
+        }
+        Some(Verdict {
+            rule: rule.to_owned(),
+            captures: vec![locator::stable_text(&text)],
+            line: text,
+            line_num: line + 1,
+            context: context(data, &kept, line_ref, options.context_depth),
+            score,
+        })
+    }
+
     /// Every rule's match (its last, or its first for a rule that takes its
     /// first), in priority order.
     pub fn match_per_rule(&self, data: &str, options: Options) -> Vec<Verdict> {
@@ -695,6 +731,35 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(rs.classify(&long, threads).unwrap().line_num, 2);
+    }
+
+    #[test]
+    fn a_verdict_at_a_named_line_is_only_for_a_kept_line() {
+        let toml = "[[rule]]\nname = 'a'\npattern = 'never'\n\
+                    [ignore]\nlines = ['^noise']\nregions = []\n";
+        let rs = CompiledRuleSet::from_toml(toml).unwrap();
+        let log = "+ make test\nnoise 1\n\nerror: disk 42 full at /tmp/x\nend";
+        let v = rs
+            .verdict_at(log, 3, "judge", 0.5, Options::default())
+            .unwrap();
+        assert_eq!(
+            (v.rule.as_str(), v.line_num, v.line.as_str(), v.score),
+            ("judge", 4, "error: disk 42 full at /tmp/x", 0.5)
+        );
+        assert_eq!(v.context, ["+ make test"]);
+        assert_eq!(v.captures.len(), 1);
+        assert_eq!(
+            rs.verdict_at(log, 4, "judge", 0.5, Options::default())
+                .unwrap()
+                .line,
+            "end"
+        );
+        // Dropped, blank, and past the end.
+        for line in [1, 2, 5, 99] {
+            assert!(rs
+                .verdict_at(log, line, "judge", 0.5, Options::default())
+                .is_none());
+        }
     }
 
     #[test]

@@ -253,9 +253,7 @@ def test_every_variable_set_is_one_the_functions_read(resources: Resources) -> N
     sources = "".join(p.read_text() for p in (ROOT / "python" / "logsorter").rglob("*.py"))
     for props in functions_by_handler(resources).values():
         for name in props["Environment"]["Variables"]:
-            # The LLM fallback reading it is not on this branch yet.
-            if name != "LOGSORTER_LLM_MODEL":
-                assert f'"{name}"' in sources, f"{name} is set but never read"
+            assert f'"{name}"' in sources, f"{name} is set but never read"
 
 
 def test_collators_accept_only_the_upload_bucket(resources: Resources) -> None:

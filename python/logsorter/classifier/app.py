@@ -192,8 +192,13 @@ class ClassifierApp:
                 "written": verdict.written,
                 "log_bytes": verdict.log_bytes,
                 **timings,
+                **({"llm": verdict.llm} if verdict.llm is not None else {}),
             },
         )
+        if verdict.llm is not None:
+            # Answers taken, and fallbacks to the engine's verdict (the log
+            # line says why).
+            self.observability.count("LlmAnswers" if verdict.llm == "accepted" else "LlmFallbacks")
         self.observability.count("Classified")
         self.observability.count("Matched" if verdict.match else "Unmatched")
         self.observability.bytes("LogBytes", verdict.log_bytes)

@@ -17,6 +17,7 @@ from logsorter.aws import dynamodb_client, s3_client
 from logsorter.classifier.config import CLIENT_LIMITS, DEFAULT_REPO, ClassifierConfig
 from logsorter.classifier.errors import LogNotFound, LogTooLarge, UnreadableLog, UpstreamFailure
 from logsorter.classifier.jobs_table import fit_verdict, write_verdict
+from logsorter.classifier.llm import LlmJudge, needs_second_opinion
 from logsorter.storage import S3Store, Store, UnsafeKey
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ class JobVerdict:
     #: ``0.0`` when nothing was written (no match, or a dry run).
     write_seconds: float
     written: bool
+    #: What asking the language model gave (``"accepted"``, or why the
+    #: engine's verdict stayed); None when it was not asked.
+    llm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class JobClassifier:
     logs: Store
     temp_logs: Store
     dynamodb: DynamoDBClient
+    llm: LlmJudge | None = None
 
     @classmethod
     def from_config(cls, config: ClassifierConfig) -> JobClassifier:
@@ -58,6 +63,7 @@ class JobClassifier:
             logs=S3Store(s3, config.log_bucket),
             temp_logs=S3Store(s3, config.temp_log_bucket),
             dynamodb=dynamodb_client(CLIENT_LIMITS),
+            llm=LlmJudge.from_config(config.llm) if config.llm else None,
         )
 
     def log_location(self, request: ClassifyRequest) -> tuple[Store, str]:
@@ -102,6 +108,16 @@ class JobClassifier:
             max_bytes=self.config.max_log_bytes,
             baseline=baseline,
         )
+        asked = None
+        if self.llm is not None and match is not None and needs_second_opinion(ruleset, match):
+            opinion = self.llm.second_opinion(
+                ruleset,
+                data,
+                match,
+                context_depth=request.context_depth,
+                max_bytes=self.config.max_log_bytes,
+            )
+            match, asked = opinion.match or match, opinion.outcome
         classified = time.perf_counter()
         verdict = fit_verdict(match.to_dict()) if match is not None else None
         written = False
@@ -123,6 +139,7 @@ class JobClassifier:
             classify_seconds=classified - downloaded,
             write_seconds=time.perf_counter() - classified if written else 0.0,
             written=written,
+            llm=asked,
         )
 
 

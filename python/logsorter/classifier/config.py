@@ -1,6 +1,7 @@
 """The classifier's configuration, read from the environment once per
 container or command: where logs are read and verdicts written, whether a
-verdict may create a job's item, and the compiled ruleset."""
+verdict may create a job's item, the compiled ruleset, and the optional
+language-model fallback."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from logsorter import RuleSet
 from logsorter.aws import ClientLimits
+from logsorter.classifier.llm import LlmConfig
 from logsorter.limits import ceiling
 from logsorter.rulesets import load_ruleset
 
@@ -37,6 +39,8 @@ class ClassifierConfig:
     create_missing_jobs: bool = True
     #: Logs longer than this once decompressed are refused (413).
     max_log_bytes: int | None = None
+    #: The language-model fallback; None (the default) when it is off.
+    llm: LlmConfig | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ClassifierConfig:
@@ -44,6 +48,8 @@ class ClassifierConfig:
         unset or empty; ``LOGSORTER_RULESET`` is a ruleset TOML path (else the
         packaged ruleset). ``LOGSORTER_MAX_LOG_MB`` bounds a log's
         decompressed size (default: a quarter of the function's memory).
+        ``LOGSORTER_LLM_MODEL`` turns the language-model fallback on, with
+        prompts of at most ``LOGSORTER_LLM_MAX_PROMPT_BYTES``.
         Raises ``OSError`` or ``ValueError`` when the ruleset does not load
         or a variable has no meaning."""
         return cls(
@@ -56,6 +62,7 @@ class ClassifierConfig:
                 environ.get("LOGSORTER_CREATE_MISSING_JOBS") or "true",
             ),
             max_log_bytes=ceiling(environ, MAX_LOG_ENV),
+            llm=LlmConfig.from_env(environ),
         )
 
 

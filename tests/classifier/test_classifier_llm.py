@@ -121,6 +121,7 @@ def test_an_answer_naming_a_kept_line_is_the_verdict(server: ConverseServer) -> 
     [
         (Reply(text="99"), "no such line"),
         (Reply(text="I cannot tell."), "no such line"),
+        (Reply(text="3" * 5000), "no such line"),
         (Reply(text="4"), "not a kept line"),  # dropped by [ignore]
         (Reply(error="ThrottlingException", status=429), "throttled"),
         (Reply(error="AccessDeniedException", status=403), "denied"),

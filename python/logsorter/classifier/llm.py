@@ -135,7 +135,8 @@ class LlmJudge:
             # botocore's parser refuses a body that is not the Converse shape;
             # one that parses may still lack the text.
             return SecondOpinion(None, "bad answer")
-        named = re.search(r"\d+", answer)
+        # At most 9 digits: a line number, and never an int too long to parse.
+        named = re.search(r"(?<!\d)\d{1,9}(?!\d)", answer)
         if named is None or int(named.group()) not in shown:
             return SecondOpinion(None, "no such line")
         verdict = ruleset.verdict_at(

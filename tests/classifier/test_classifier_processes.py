@@ -18,6 +18,7 @@ from classifier_stack import FAILING_LOG, TEMP_LOG_BUCKET, Stack
 from lambda_runtime import LambdaRuntimeEmulator, lambda_function
 from logsorter.classifier.jobs_table import TEMP_VERDICT_ATTRIBUTE, VERDICT_ATTRIBUTE
 from logsorter.functions import FUNCTIONS_BY_NAME
+from support.converse import Reply, converse_server
 from support.events import api_event, batch, object_created_event, sqs_message
 from support.faults import fault_proxy, s3_get_object, stall
 
@@ -180,6 +181,45 @@ def test_a_stalled_read_answers_before_the_runtimes_deadline(stack: Stack, aws: 
     assert batch_response == {"batchItemFailures": [{"itemIdentifier": "stalled"}]}
     assert answered_api < timeout_seconds
     assert answered_batch < timeout_seconds
+
+
+#: Only the build tool's wrapper line names the failure: a weak verdict.
+WRAPPED_FAILURE = "+ make all\ncc -c widget.c\nwidget.c: linking the gadget table broke\nmake: *** [all] Error 1\n"
+
+
+def test_the_language_model_fallback_under_the_runtime_interface_client(
+    stack: Stack, aws: str
+) -> None:
+    """With ``LOGSORTER_LLM_MODEL`` set, the deployed handler asks Bedrock
+    (here the loopback Converse server) about a wrapper's verdict, stores
+    the line it names, and keeps the engine's verdict when Bedrock throttles."""
+    model = "anthropic.claude-test-v1"
+    for job_id in (2021, 2022):
+        stack.put_item(f"pytorch/pytorch/{job_id}")
+        stack.put_log(f"log/{job_id}", WRAPPED_FAILURE)
+    handler = FUNCTIONS_BY_NAME["classify"].handler
+    with converse_server() as bedrock:
+        environment = {
+            "LOGSORTER_LLM_MODEL": model,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url,
+        }
+        with lambda_function(handler, environment) as emulator:
+            bedrock.replies[:] = [Reply(text="3")]
+            response, error = invoke_over_http(emulator, api_event(job_id=2021))
+            assert error == ""
+            assert isinstance(response, dict)
+            answered = json.loads(response["body"])
+            assert (answered["rule"], answered["line_num"]) == (f"llm:{model}", 3)
+            assert answered["line"] == "widget.c: linking the gadget table broke"
+            assert bedrock.requests[0][0] == model
+
+            bedrock.replies[:] = [Reply(error="ThrottlingException", status=429)]
+            response, error = invoke_over_http(emulator, api_event(job_id=2022))
+            assert error == ""
+            assert isinstance(response, dict)
+            assert not json.loads(response["body"])["rule"].startswith("llm:")
+    stored = stack.item("pytorch/pytorch/2021") or {}
+    assert f"llm:{model}" in json.dumps(stored[VERDICT_ATTRIBUTE])
 
 
 def test_a_missing_handler_fails_each_invocation_as_lambda_does(aws: str) -> None:

@@ -184,7 +184,12 @@ def test_a_stalled_read_answers_before_the_runtimes_deadline(stack: Stack, aws: 
 
 
 #: Only the build tool's wrapper line names the failure: a weak verdict.
-WRAPPED_FAILURE = "+ make all\ncc -c widget.c\nwidget.c: linking the gadget table broke\nmake: *** [all] Error 1\n"
+WRAPPED_FAILURE = (
+    "+ make all\n"
+    "cc -c widget.c\n"
+    "widget.c: linking the gadget table broke\n"
+    "make: *** [all] Error 1\n"
+)
 
 
 def test_the_language_model_fallback_under_the_runtime_interface_client(

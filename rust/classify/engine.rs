@@ -570,9 +570,6 @@ impl CompiledRuleSet {
         let scanner = &self.scanner;
         let layout = scanner.layout;
         let mut matched: Vec<Option<LineRef>> = vec![None; self.ruleset.rules.len()];
-        let takes_first: Vec<bool> = (self.ruleset.rules.iter())
-            .map(|rule| rule.occurrence == Occurrence::First)
-            .collect();
         let mut regions = RegionTracker::default();
         let patterns: Vec<&Pattern> = self.ruleset.patterns().map(|(p, _)| p).collect();
         let mut hits = vec![false; scanner.per_line.pattern_count];
@@ -593,7 +590,8 @@ impl CompiledRuleSet {
                     .filter(|(_, &h)| h)
                 {
                     // Candidate lines come in line order.
-                    if !(takes_first[rule] && matched[rule].is_some()) {
+                    let takes_first = self.ruleset.rules[rule].occurrence == Occurrence::First;
+                    if !(takes_first && matched[rule].is_some()) {
                         matched[rule] = Some(line);
                     }
                 }

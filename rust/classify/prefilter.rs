@@ -117,7 +117,7 @@ pub(crate) fn expected_frequency(literal: &[u8]) -> f64 {
     let unspaced = literal.trim_ascii();
     if let [first, rest @ ..] = unspaced {
         if !first.is_ascii_alphanumeric() && rest.iter().all(|byte| byte == first) {
-            return byte_frequency(*first);
+            return BYTE_FREQUENCY[usize::from(*first)];
         }
     }
     let wordish = literal

@@ -120,8 +120,9 @@ class LlmJudge:
     ) -> SecondOpinion:
         """The model's verdict on ``data``, whose engine verdict is
         ``match``; never raises for what the model or Bedrock does."""
-        lines = _core.decode_log(data, max_bytes=max_bytes).split("\n")
-        shown, prompt = window(lines, match.line_num, self.config.max_prompt_bytes)
+        # Decoded once: the window and the verdict both read this text.
+        text = _core.decode_log(data, max_bytes=max_bytes)
+        shown, prompt = window(text.split("\n"), match.line_num, self.config.max_prompt_bytes)
         try:
             answer = self._ask(prompt)
         except ClientError as err:
@@ -140,7 +141,7 @@ class LlmJudge:
         if named is None or int(named.group()) not in shown:
             return SecondOpinion(None, "no such line")
         verdict = ruleset.verdict_at(
-            data, int(named.group()), self.rule, ANSWER_SCORE, context_depth, max_bytes=max_bytes
+            text, int(named.group()), self.rule, ANSWER_SCORE, context_depth
         )
         if verdict is None:
             return SecondOpinion(None, "not a kept line")

@@ -8,10 +8,10 @@ from pathlib import Path
 from logsorter.collator import collate_upload
 from logsorter.storage import LocalStore
 from polars_collate import polars_collate
-from test_collator_bench import UPLOAD_KEY, _polars_arguments
+from test_collator_bench import UPLOAD_KEY, polars_arguments
 
 
 def run(subject: str, root: str) -> int:
     if subject == "polars":
-        return polars_collate(*_polars_arguments(Path(root)))
+        return polars_collate(*polars_arguments(Path(root)))
     return collate_upload(LocalStore(root), UPLOAD_KEY).added

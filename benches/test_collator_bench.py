@@ -108,7 +108,7 @@ def test_naive_baseline(benchmark: pytest.FixtureRequest, fresh_copy: Callable[[
     SECONDS["naive"] = benchmark.stats.stats.median  # type: ignore[attr-defined]
 
 
-def _polars_arguments(root: Path) -> tuple[Path, bytes, str, datetime, Path]:
+def polars_arguments(root: Path) -> tuple[Path, bytes, str, datetime, Path]:
     upload = root / UPLOAD_KEY
     # The time the local store gives the upload, which stamps its records.
     uploaded_at = datetime.fromtimestamp(upload.stat().st_mtime_ns // 1_000_000 / 1000, UTC)
@@ -118,7 +118,7 @@ def _polars_arguments(root: Path) -> tuple[Path, bytes, str, datetime, Path]:
 @pytest.mark.benchmark(group="100k SMS into 1M current")
 def test_polars_baseline(benchmark: pytest.FixtureRequest, fresh_copy: Callable[[], Path]) -> None:
     def setup() -> tuple[tuple[Path, bytes, str, datetime, Path], dict[str, object]]:
-        return _polars_arguments(fresh_copy()), {}
+        return polars_arguments(fresh_copy()), {}
 
     added = benchmark.pedantic(polars_collate, setup=setup, rounds=3)  # type: ignore[attr-defined]
     assert added == UPLOAD_RECORDS - OVERLAP
@@ -130,7 +130,7 @@ def test_polars_baseline_writes_what_the_collator_writes(fresh_copy: Callable[[]
     the collator's byte for byte, and its current has the same records with
     the same sightings."""
     root = fresh_copy()
-    arguments = _polars_arguments(root)
+    arguments = polars_arguments(root)
     polars_collate(*arguments)
     collate_upload(LocalStore(root), UPLOAD_KEY)
     out = arguments[-1]
